@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = "Operations"
+
+    def ready(self):
+        from .roles import roles_sync_after_migrate
+
+        # Not domain flow: keeps the staff groups' permissions in step with the schema.
+        post_migrate.connect(roles_sync_after_migrate, dispatch_uid="core.roles_sync")

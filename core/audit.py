@@ -1,0 +1,40 @@
+"""Append an audit entry. Callers are the one state-changing function of each model."""
+
+from . import clock
+from .models import AuditEntry
+
+SYSTEM = "system"
+
+
+def actor_for_user(user) -> str:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return "anonymous"
+    return f"user:{user.pk}:{user.get_username()}"
+
+
+def audit_record(
+    *,
+    entity: str,
+    entity_id: str,
+    action: str,
+    actor: str,
+    from_state: str = "",
+    to_state: str = "",
+    reason: str = "",
+    context: dict | None = None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        entity=entity,
+        entity_id=str(entity_id),
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor,
+        reason=reason[:500],
+        context=context or {},
+        business_time=clock.now(),
+    )
+
+
+def audit_trail(*, entity: str, entity_id: str):
+    return AuditEntry.objects.filter(entity=entity, entity_id=str(entity_id)).order_by("id")

@@ -1,0 +1,296 @@
+"""Transactional outbox: outbound calls that must not be lost.
+
+A row is inserted in the same transaction as the business change (``outbox_enqueue``). After
+commit, a delivery task is enqueued (fast path); a beat sweep re-enqueues anything due and re-opens
+rows whose lease expired (safety net), so a process dying after COMMIT or a broker outage loses
+nothing. Delivery locks the row, marks it in flight and commits, calls out with no transaction open,
+then locks the row again and records the outcome together with its business effect.
+
+Handlers are registered per ``kind`` by the owning app (in ``AppConfig.ready``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, connection, transaction
+from kombu.exceptions import OperationalError as BrokerError
+
+from . import clock
+from .alerts import alert_raise
+from .models import AlertSeverity, OutboxMessage, OutboxStatus
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LEASE_SECONDS = 90
+SWEEP_BATCH = 500
+
+
+class RetryLater(Exception):
+    """The call did not succeed but may later: try again after ``seconds``."""
+
+    def __init__(self, seconds: float, *, status: str = "", detail: str = ""):
+        super().__init__(detail or status)
+        self.seconds = max(0.0, float(seconds))
+        self.status = status
+        self.detail = detail
+
+
+class GiveUp(Exception):
+    """The call can never succeed as it is: mark the message dead and alert a human."""
+
+    def __init__(self, *, status: str = "", detail: str = ""):
+        super().__init__(detail or status)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class OutboxHandler:
+    kind: str
+    # Makes the call, no transaction open; returns a JSON-able result or raises RetryLater/GiveUp.
+    send: Callable[[OutboxMessage], dict]
+    # Records the business effect of a success, inside the transaction that marks the row done.
+    on_success: Callable[[OutboxMessage, dict], None] | None = None
+    # Records the business effect of giving up, inside the transaction that marks the row dead.
+    on_dead: Callable[[OutboxMessage], None] | None = None
+    queue: str = "outbox"
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    max_attempts: int | None = None
+    # After this time no retry is scheduled: the message is dead (e.g. a pre-auth deadline).
+    give_up_at: Callable[[OutboxMessage], datetime | None] | None = None
+
+
+_handlers: dict[str, OutboxHandler] = {}
+
+
+def outbox_handler_register(handler: OutboxHandler) -> OutboxHandler:
+    _handlers[handler.kind] = handler
+    return handler
+
+
+def outbox_handler_get(kind: str) -> OutboxHandler:
+    try:
+        return _handlers[kind]
+    except KeyError:
+        raise LookupError(f"no outbox handler for kind {kind!r}") from None
+
+
+def full_jitter_backoff(attempt: int, *, base: float = 1.0, cap: float = 60.0) -> float:
+    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**(attempt-1)))."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return random.uniform(0, ceiling)
+
+
+def outbox_enqueue(
+    *,
+    kind: str,
+    key: str,
+    payload: dict,
+    store_ref: str = "",
+    trip_ref: str = "",
+    available_at: datetime | None = None,
+) -> OutboxMessage:
+    """Record an outbound call in the caller's transaction; the same key again is a no-op."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_enqueue must run inside the business change's transaction")
+    outbox_handler_get(kind)
+    at = clock.now()
+    try:
+        with transaction.atomic():
+            message = OutboxMessage.objects.create(
+                kind=kind,
+                key=key,
+                payload=payload,
+                store_ref=store_ref,
+                trip_ref=trip_ref,
+                next_attempt_at=available_at or at,
+                created_at=at,
+            )
+    except IntegrityError:
+        return OutboxMessage.objects.get(key=key)
+    if available_at is None or available_at <= at:
+        transaction.on_commit(lambda: outbox_kick(message.pk, kind=kind))
+    return message
+
+
+def outbox_kick(message_id: int, *, kind: str) -> None:
+    """Enqueue delivery. If the broker is down the sweep delivers it later; nothing is lost."""
+    from .tasks import outbox_deliver_task
+
+    queue = outbox_handler_get(kind).queue
+    try:
+        outbox_deliver_task.apply_async((message_id,), queue=queue)
+    except (BrokerError, OSError) as error:
+        logger.warning(
+            "outbox enqueue failed; the sweep will deliver",
+            extra={"message_id": message_id, "error": type(error).__name__},
+        )
+
+
+def outbox_deliver(*, message_id: int) -> str:
+    """Deliver one message if it is due. Safe to run twice and concurrently."""
+    now = clock.now()
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update(skip_locked=True).filter(pk=message_id).first()
+        )
+        if message is None:
+            return "busy"
+        if message.status != OutboxStatus.PENDING:
+            return message.status.lower()
+        if message.next_attempt_at > now:
+            return "not-due"
+        handler = outbox_handler_get(message.kind)
+        message.status = OutboxStatus.IN_FLIGHT
+        message.attempts += 1
+        message.lease_expires_at = now + timedelta(seconds=handler.lease_seconds)
+        message.save(update_fields=["status", "attempts", "lease_expires_at"])
+
+    try:
+        result = handler.send(message)
+    except RetryLater as retry:
+        return _record_retry(message, handler, retry)
+    except GiveUp as give_up:
+        return _record_dead(message, handler, give_up.status, give_up.detail)
+    return _record_success(message, handler, result or {})
+
+
+def _lock_for_outcome(message: OutboxMessage) -> OutboxMessage | None:
+    current = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+    if current.status in (OutboxStatus.SUCCEEDED, OutboxStatus.DEAD):
+        return None  # another delivery already recorded an outcome
+    return current
+
+
+def _record_success(message: OutboxMessage, handler: OutboxHandler, result: dict) -> str:
+    with transaction.atomic():
+        current = _lock_for_outcome(message)
+        if current is None:
+            return "already-finished"
+        current.status = OutboxStatus.SUCCEEDED
+        current.result = result
+        current.finished_at = clock.now()
+        current.lease_expires_at = None
+        current.last_error = ""
+        current.save(
+            update_fields=["status", "result", "finished_at", "lease_expires_at", "last_error"]
+        )
+        if handler.on_success is not None:
+            handler.on_success(current, result)
+    return "succeeded"
+
+
+def _record_retry(message: OutboxMessage, handler: OutboxHandler, retry: RetryLater) -> str:
+    now = clock.now()
+    next_at = now + timedelta(seconds=retry.seconds)
+    out_of_attempts = handler.max_attempts is not None and message.attempts >= handler.max_attempts
+    give_up_at = handler.give_up_at(message) if handler.give_up_at else None
+    if out_of_attempts or (give_up_at is not None and next_at >= give_up_at):
+        reason = "attempts exhausted" if out_of_attempts else "deadline reached"
+        return _record_dead(message, handler, retry.status, f"{reason}: {retry.detail}")
+    with transaction.atomic():
+        current = _lock_for_outcome(message)
+        if current is None:
+            return "already-finished"
+        current.status = OutboxStatus.PENDING
+        current.next_attempt_at = next_at
+        current.lease_expires_at = None
+        current.last_status_code = retry.status[:60]
+        current.last_error = retry.detail[:500]
+        current.save(
+            update_fields=[
+                "status",
+                "next_attempt_at",
+                "lease_expires_at",
+                "last_status_code",
+                "last_error",
+            ]
+        )
+    return "retry"
+
+
+def _record_dead(message: OutboxMessage, handler: OutboxHandler, status: str, detail: str) -> str:
+    with transaction.atomic():
+        current = _lock_for_outcome(message)
+        if current is None:
+            return "already-finished"
+        current.status = OutboxStatus.DEAD
+        current.finished_at = clock.now()
+        current.lease_expires_at = None
+        current.last_status_code = status[:60]
+        current.last_error = detail[:500]
+        current.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "lease_expires_at",
+                "last_status_code",
+                "last_error",
+            ]
+        )
+        if handler.on_dead is not None:
+            handler.on_dead(current)
+        alert_raise(
+            key=f"outbox-dead:{current.key}",
+            kind="outbox_dead",
+            severity=AlertSeverity.CRITICAL,
+            message=f"{current.kind} gave up after {current.attempts} attempts: {status}",
+            context={"message_id": current.pk, "trip": current.trip_ref, "status": status},
+        )
+    return "dead"
+
+
+def outbox_retry_now(*, message_id: int) -> OutboxMessage:
+    """Operator action: put a dead or waiting message back in line, due now."""
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+        if message.status in (OutboxStatus.DEAD, OutboxStatus.PENDING):
+            message.status = OutboxStatus.PENDING
+            message.next_attempt_at = clock.now()
+            message.finished_at = None
+            message.save(update_fields=["status", "next_attempt_at", "finished_at"])
+            transaction.on_commit(lambda: outbox_kick(message.pk, kind=message.kind))
+    return message
+
+
+def outbox_sweep(*, limit: int = SWEEP_BATCH) -> dict[str, int]:
+    """Re-open expired leases and enqueue every due message (run by beat every 15 s)."""
+    now = clock.now()
+    with transaction.atomic():
+        expired = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboxStatus.IN_FLIGHT, lease_expires_at__lt=now)
+            .values_list("pk", flat=True)[:limit]
+        )
+        if expired:
+            OutboxMessage.objects.filter(pk__in=expired).update(
+                status=OutboxStatus.PENDING, next_attempt_at=now, lease_expires_at=None
+            )
+    due = list(
+        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", "kind")[:limit]
+    )
+    for message_id, kind in due:
+        outbox_kick(message_id, kind=kind)
+    return {"reopened": len(expired), "enqueued": len(due)}
+
+
+def outbox_deliver_due(*, limit: int = SWEEP_BATCH) -> dict[str, int]:
+    """Deliver every due message in this process (operators, demo, tests)."""
+    now = clock.now()
+    counts: dict[str, int] = {}
+    due = list(
+        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_id in due:
+        outcome = outbox_deliver(message_id=message_id)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

@@ -1,0 +1,6 @@
+"""Periodic work. Each entry only wakes a sweep; what is due is decided against the business clock
+(core.clock), so schedules follow the simulator's clock in tests and demos (contract §8.3)."""
+
+BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "core.outbox.sweep", "schedule": 15.0, "options": {"queue": "outbox"}},
+}

@@ -1,0 +1,191 @@
+"""Settings shared by every environment. Values come from the environment (see README)."""
+
+from pathlib import Path
+
+from kombu import Exchange, Queue
+
+from .env import (
+    env_bool,
+    env_choice,
+    env_database_url,
+    env_int,
+    env_key_pairs,
+    env_list,
+    env_str,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+SECRET_KEY = env_str("SECRET_KEY")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "core",
+    "trips",
+    "catalog",
+    "gate",
+    "payments",
+    "debt",
+    "connector",
+    "reporting",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.request_log.RequestLogMiddleware",
+]
+
+ROOT_URLCONF = "jwo_store.urls"
+WSGI_APPLICATION = "jwo_store.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env_database_url("DATABASE_URL")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+
+# --- Email -------------------------------------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "receipts@jwo-store.invalid")
+
+# --- Amazon JWO (names fixed by the contract, §0.7) --------------------------------------------
+JWO_PAYMENT_BASE_URL = env_url("JWO_PAYMENT_BASE_URL", "http://127.0.0.1:8700")
+JWO_AWS_REGION = env_str("JWO_AWS_REGION", "us-east-1")
+JWO_INBOUND_AUTH = env_choice("JWO_INBOUND_AUTH", ("sigv4", "trust_gateway"), "sigv4")
+JWO_INBOUND_KEYS = env_key_pairs("JWO_INBOUND_KEYS", {})
+JWO_EVENT_API_KEYS = env_list("JWO_EVENT_API_KEYS", [])
+JWO_EVENT_SOURCES = env_list("JWO_EVENT_SOURCES", ["jwo.simulator", "aws.jwo"])
+JWO_CLOCK_SOURCE = env_url("JWO_CLOCK_SOURCE", None)
+# Outbound credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID, ...): see jwo_client.
+
+# --- Celery (payments-grade: nothing lost, nothing doubled) -----------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 180
+# Longer than any task time limit and any countdown we use; long waits live in database rows
+# (next_attempt_at), never in Celery countdowns.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 5.0
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = (
+    Queue("realtime", Exchange("realtime"), routing_key="realtime"),
+    Queue("payments", Exchange("payments"), routing_key="payments"),
+    Queue("outbox", Exchange("outbox"), routing_key="outbox"),
+    Queue("batch", Exchange("batch"), routing_key="batch"),
+    Queue("default", Exchange("default"), routing_key="default"),
+)
+# Gate-side precomputation runs on "realtime"; payment calls and outbox delivery have their own
+# queues; reports, imports and reconciliation run on "batch" so they never delay the others.
+CELERY_TASK_ROUTES = {
+    "gate.*": {"queue": "realtime"},
+    "payments.*": {"queue": "payments"},
+    "core.outbox.*": {"queue": "outbox"},
+    "reporting.*": {"queue": "batch"},
+    "debt.*": {"queue": "batch"},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
+
+# --- REST framework ----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.DecimalJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.DecimalJSONRenderer"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
+    "COERCE_DECIMAL_TO_STRING": False,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "jwo_store API",
+    "DESCRIPTION": "Connector endpoints called by Amazon Just Walk Out, and operations endpoints.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+}
+
+# --- Logging: JSON lines, PII scrubbed from every record ---------------------------------------
+LOG_LEVEL = env_choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"scrub_pii": {"()": "core.logging.PiiScrubFilter"}},
+    "formatters": {
+        "json": {
+            "()": "core.logging.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["scrub_pii"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}

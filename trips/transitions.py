@@ -1,0 +1,70 @@
+"""The trip's allowed moves, as data, and the one function that changes a trip's state."""
+
+from django.db import transaction
+
+from core.audit import audit_record
+from core.clock import now as business_now
+from core.errors import InvalidTransition
+
+from .enums import TripState as S
+from .locks import trip_qs_for_update
+from .models import ShoppingTrip
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.ENTERED: frozenset({S.PRICED, S.EMPTY, S.BAD_CART, S.SETTLING, S.NEEDS_REVIEW, S.EXPIRED}),
+    S.BAD_CART: frozenset({S.PRICED, S.EMPTY, S.NEEDS_REVIEW, S.EXPIRED}),
+    S.PRICED: frozenset({S.SETTLING, S.NEEDS_REVIEW, S.EXPIRED}),
+    S.EMPTY: frozenset({S.SETTLING, S.NEEDS_REVIEW, S.EXPIRED}),
+    S.SETTLING: frozenset({S.SETTLED, S.SHORTFALL, S.RELEASED, S.EXPIRED, S.NEEDS_REVIEW}),
+    S.NEEDS_REVIEW: frozenset({S.SETTLING, S.SETTLED, S.SHORTFALL, S.RELEASED, S.EXPIRED}),
+    # A shortfall or an expired unpaid cart is closed later when the debt is paid.
+    S.SHORTFALL: frozenset({S.SETTLED}),
+    S.EXPIRED: frozenset({S.SETTLED}),
+    S.SETTLED: frozenset(),
+    S.RELEASED: frozenset(),
+    S.DENIED: frozenset(),
+}
+
+# Fields a transition may set together with the state.
+UPDATABLE_FIELDS = frozenset({"cart_total", "settled_amount", "needs_review_reason"})
+
+
+def transition_allowed(from_state: str, to_state: str) -> bool:
+    return to_state in TRANSITIONS.get(from_state, frozenset())
+
+
+def trip_transition(
+    *,
+    trip_pk: int,
+    to_state: str,
+    actor: str,
+    reason: str = "",
+    context: dict | None = None,
+    updates: dict | None = None,
+) -> ShoppingTrip:
+    """Lock the trip, check the move against the table, save it and append an audit entry."""
+    updates = updates or {}
+    unknown = set(updates) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValueError(f"fields not settable by a transition: {sorted(unknown)}")
+    with transaction.atomic():
+        trip = trip_qs_for_update().get(pk=trip_pk)
+        from_state = trip.state
+        if not transition_allowed(from_state, to_state):
+            raise InvalidTransition("trip", from_state, to_state)
+        trip.state = to_state
+        trip.state_changed_at = business_now()
+        for field, value in updates.items():
+            setattr(trip, field, value)
+        trip.save(update_fields=["state", "state_changed_at", "updated_at", *updates])
+        audit_record(
+            entity="trip",
+            entity_id=trip.audit_id,
+            action="transition",
+            from_state=from_state,
+            to_state=to_state,
+            actor=actor,
+            reason=reason,
+            context={**(context or {}), **{k: str(v) for k, v in updates.items()}},
+        )
+    return trip
