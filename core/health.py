@@ -2,10 +2,12 @@
 
 import time
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
+from kombu import Connection
 
 
 @require_GET
@@ -35,11 +37,9 @@ def _check_migrations() -> dict:
 
 
 def _check_broker() -> dict:
-    from jwo_store.celery import app
-
     started = time.perf_counter()
     try:
-        with app.connection_for_write() as connection:
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
     except Exception as error:  # noqa: BLE001
         return {"ok": False, "error": type(error).__name__}

@@ -189,3 +189,37 @@ class TripAuthEvent(models.Model):
 
     def __str__(self) -> str:
         return self.auth_event_id
+
+
+class PaymentStatusReport(models.Model):
+    """One Report Payment Status message for a trip (contract §4): total vs settled at a time.
+
+    Reports of a trip carry strictly increasing ``status_time_ms`` so Amazon keeps the latest.
+    Delivery goes through the outbox (kind ``amazon.report_payment_status``).
+    """
+
+    trip = models.ForeignKey(ShoppingTrip, on_delete=models.PROTECT, related_name="status_reports")
+    sequence = models.PositiveIntegerField()
+    total_amount = AmountField()
+    settled_amount = AmountField()
+    currency = CurrencyField()
+    status_time_ms = models.BigIntegerField()
+    reason = models.CharField(max_length=60)
+    outcome = models.CharField(max_length=12, blank=True, help_text="Accepted or Rejected")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["trip", "sequence"], name="status_report_sequence"),
+            models.CheckConstraint(
+                condition=Q(settled_amount__gte=0) & Q(settled_amount__lte=models.F("total_amount")),
+                name="status_report_settled_bounds",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trip_id}#{self.sequence} {self.settled_amount}/{self.total_amount}"
+
+    @property
+    def outbox_key(self) -> str:
+        return f"payment-status:{self.pk}"
