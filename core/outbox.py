@@ -98,7 +98,6 @@ def outbox_enqueue(
     """Record an outbound call in the caller's transaction; the same key again is a no-op."""
     if not connection.in_atomic_block:
         raise RuntimeError("outbox_enqueue must run inside the business change's transaction")
-    outbox_handler_get(kind)
     at = clock.now()
     try:
         with transaction.atomic():
@@ -122,7 +121,8 @@ def outbox_kick(message_id: int, *, kind: str) -> None:
     """Enqueue delivery. If the broker is down the sweep delivers it later; nothing is lost."""
     from .tasks import outbox_deliver_task
 
-    queue = outbox_handler_get(kind).queue
+    handler = _handlers.get(kind)
+    queue = handler.queue if handler else "outbox"
     try:
         outbox_deliver_task.apply_async((message_id,), queue=queue)
     except (BrokerError, OSError) as error:
@@ -145,7 +145,20 @@ def outbox_deliver(*, message_id: int) -> str:
             return message.status.lower()
         if message.next_attempt_at > now:
             return "not-due"
-        handler = outbox_handler_get(message.kind)
+        handler = _handlers.get(message.kind)
+        if handler is None:
+            # Written by a newer release than this worker's, or a missing registration: keep it,
+            # try again in a minute, and tell an operator. Never drop it.
+            message.next_attempt_at = now + timedelta(seconds=60)
+            message.last_error = "no handler registered for this kind in this process"
+            message.save(update_fields=["next_attempt_at", "last_error"])
+            alert_raise(
+                key=f"outbox-no-handler:{message.kind}",
+                kind="outbox_no_handler",
+                severity=AlertSeverity.CRITICAL,
+                message=f"no outbox handler for {message.kind}",
+            )
+            return "no-handler"
         message.status = OutboxStatus.IN_FLIGHT
         message.attempts += 1
         message.lease_expires_at = now + timedelta(seconds=handler.lease_seconds)
