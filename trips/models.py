@@ -212,7 +212,8 @@ class PaymentStatusReport(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["trip", "sequence"], name="status_report_sequence"),
             models.CheckConstraint(
-                condition=Q(settled_amount__gte=0) & Q(settled_amount__lte=models.F("total_amount")),
+                condition=Q(settled_amount__gte=0)
+                & Q(settled_amount__lte=models.F("total_amount")),
                 name="status_report_settled_bounds",
             ),
         ]
