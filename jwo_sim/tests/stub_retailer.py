@@ -1,0 +1,132 @@
+"""A small stand-in for the retailer app's connectors, for the simulator's own tests.
+
+It verifies the simulator's SigV4 signature on ``/v1/fraudandabuse/shopperauthorization`` and
+``/v1/order/purchases`` and the ``x-api-key`` on ``/v1/events/jwo``, records every request,
+and answers what the test programs (``fa``, ``order``, ``event_statuses``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from jwo_client import sigv4, wire
+
+EVENT_KEY = "event-key-1"
+Answer = tuple[int, Any] | tuple[int, Any, float]
+
+
+class StubRetailer:
+    def __init__(self, signing_keys: dict[str, str], region: str = "us-east-1"):
+        self.signing_keys = signing_keys
+        self.region = region
+        self.lock = threading.Lock()
+        self.reset()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, answer, *rest = stub.handle(self.path, dict(self.headers.items()), body)
+                if rest and rest[0]:
+                    time.sleep(rest[0])
+                payload = b"" if answer is None else wire.dumps(answer)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def reset(self) -> None:
+        with getattr(self, "lock", threading.Lock()):
+            self.fa: Callable[[dict], Answer] = self.default_fa
+            self.order: Callable[[dict], Answer] = self.default_order
+            self.event_statuses: list[int] = []
+            self.fa_requests: list[dict] = []
+            self.order_requests: list[dict] = []
+            self.events: list[dict] = []
+            self.event_attempts: list[tuple[int, dict]] = []
+            self.auth_failures: list[str] = []
+
+    @staticmethod
+    def default_fa(request: dict) -> Answer:
+        advice = request["shopperInteraction"]["recommendation"]
+        answer = {"shopperAuthorized": advice["shopperAuthorized"]}
+        if advice.get("authorizationConditions"):
+            answer["authorizationConditions"] = advice["authorizationConditions"]
+        if advice.get("shopperRisks"):
+            answer["shopperRisks"] = advice["shopperRisks"]
+        return 200, answer
+
+    @staticmethod
+    def default_order(request: dict) -> Answer:
+        if not request["cartItems"]:
+            return 201, {"purchaseId": ""}
+        return 201, {"purchaseId": f"P-{request['idempotentShoppingTripId'][:8]}"}
+
+    def handle(self, path: str, headers: dict, body: bytes) -> Answer:
+        if path == "/v1/events/jwo":
+            lowered = {k.lower(): v for k, v in headers.items()}
+            if lowered.get("x-api-key") != EVENT_KEY:
+                return 401, {"errorMsg": "UnauthorizedException"}
+            envelope = wire.loads(body)
+            with self.lock:
+                status = self.event_statuses.pop(0) if self.event_statuses else 200
+                self.event_attempts.append((status, envelope))
+                if status == 200:
+                    self.events.append(envelope)
+            return status, {"status": "ACCEPTED"} if status == 200 else {"errorMsg": "x"}
+        try:
+            sigv4.verify_request(
+                method="POST",
+                path=path,
+                headers=headers,
+                body=body,
+                keys=self.signing_keys,
+                region=self.region,
+                now=dt.datetime.now(dt.UTC),
+            )
+        except sigv4.SignatureError as exc:
+            with self.lock:
+                self.auth_failures.append(exc.reason)
+            return 403, {"errorMsg": "AccessDeniedException"}
+        request = wire.loads(body)
+        if path == "/v1/fraudandabuse/shopperauthorization":
+            with self.lock:
+                self.fa_requests.append(request)
+            return self.fa(request)
+        if path == "/v1/order/purchases":
+            with self.lock:
+                self.order_requests.append(request)
+            return self.order(request)
+        return 404, {"errorMsg": "NotFound"}
+
+    def event_types(self, trip_id: str | None = None) -> list[str]:
+        with self.lock:
+            return [
+                e["detail"]["eventType"]
+                for e in self.events
+                if trip_id is None or e["detail"]["shoppingTripId"] == trip_id
+            ]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
