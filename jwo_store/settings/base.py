@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "debt",
     "connector",
     "reporting",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -104,7 +105,7 @@ if EMAIL_MAILER_BACKEND.endswith("smtp.EmailBackend"):
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "receipts@jwo-store.invalid")
 
 # --- Amazon JWO (names fixed by the contract, §0.7) --------------------------------------------
-JWO_PAYMENT_BASE_URL = env_url("JWO_PAYMENT_BASE_URL", "http://127.0.0.1:8700")
+JWO_PAYMENT_BASE_URL = env_url("JWO_PAYMENT_BASE_URL", "http://127.0.0.1:8790")
 JWO_AWS_REGION = env_str("JWO_AWS_REGION", "us-east-1")
 JWO_INBOUND_AUTH = env_choice("JWO_INBOUND_AUTH", ("sigv4", "trust_gateway"), "sigv4")
 JWO_INBOUND_KEYS = env_key_pairs("JWO_INBOUND_KEYS", {})

@@ -25,3 +25,5 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "store_processed": False,
 }
 DEMO_VAR_DIR = env_str("DEMO_VAR_DIR", _var)
+WHITENOISE_USE_FINDERS = True  # serve the admin's static files without collectstatic
+WHITENOISE_AUTOREFRESH = True
