@@ -198,7 +198,7 @@ class Faults:
         draw = self.sim.rng.random()
         threshold = 0.0
         for name, kind, status in PROBABILITIES:
-            threshold += settings.get(name, 0.0)
+            threshold += float(settings.get(name, 0.0))
             if draw < threshold:
                 fault = Fault(
                     kind,
@@ -218,7 +218,7 @@ class Faults:
         self.lockouts[(key, path)] = self.sim.now() + dt.timedelta(seconds=retry_after)
 
     def extra_fields(self, path: str) -> dict | None:
-        probability = self.path_config(path).get("pExtraFields", 0.0)
+        probability = float(self.path_config(path).get("pExtraFields", 0.0))
         if probability and self.sim.rng.random() < probability:
             return {"note": "unknown field, ignore it", "n": self.sim.rng.randint(1, 999)}
         return None
@@ -227,7 +227,7 @@ class Faults:
         return int(self.path_config(path).get("delayMs", 0))
 
     def probability(self, group: str, name: str) -> bool:
-        value = self.config[group].get(name, 0.0)
+        value = float(self.config[group].get(name, 0.0))
         return bool(value) and self.sim.rng.random() < value
 
     def describe(self) -> dict:
