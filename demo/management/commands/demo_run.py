@@ -111,7 +111,7 @@ class Command(BaseCommand):
         return env
 
     def _log(self, var: Path, name: str):
-        return open(var / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child process
+        return open(var / f"{name}.log", "ab")
 
     def _start_simulator(self, port: int, var: Path, env: dict) -> subprocess.Popen:
         return subprocess.Popen(
