@@ -8,6 +8,9 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from .roles import roles_sync_after_migrate
+        from .selfcheck import register_ping_handler
+
+        register_ping_handler()
 
         # Not domain flow: keeps the staff groups' permissions in step with the schema.
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="core.roles_sync")
