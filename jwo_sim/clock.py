@@ -17,6 +17,10 @@ def wall_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def from_epoch(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(float(seconds), tz=dt.UTC)
+
+
 class BusinessClock:
     def __init__(self, database: Any):
         self.database = database

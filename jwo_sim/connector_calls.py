@@ -228,6 +228,7 @@ def _open_trip(
         "cardStatementTransactionId": f"TXN{sim.rng.randrange(10**9, 10**10)}",
         "outstanding": Decimal(0),
         "approvedEver": False,
+        "events": [],
         "gate": {
             "request": request,
             "recommendation": advice,

@@ -14,6 +14,7 @@ from typing import Any
 from jwo_client import wire
 
 from . import csv_reports
+from .clock import from_epoch
 from .connector_calls import (
     ORDER_MAX_BACKOFF,
     ORDER_PATH,
@@ -111,8 +112,9 @@ def _public(order: dict) -> dict:
     return public
 
 
-def deliver(sim: Any, trip_id: str) -> dict:
-    """One delivery attempt; schedules the next one when it failed transiently."""
+def deliver(sim: Any, trip_id: str, at: dt.datetime | None = None) -> dict:
+    """One delivery attempt at business time ``at`` (default now); schedules the next one when
+    it failed transiently."""
     with sim.lock:
         trip = sim.database.get_trip(trip_id)
         store = sim.store(trip["storeId"]) or {}
@@ -128,7 +130,7 @@ def deliver(sim: Any, trip_id: str) -> dict:
     with sim.lock:
         trip = sim.database.get_trip(trip_id)
         order = trip["order"]
-        now = sim.now()
+        now = at or sim.now()
         order["attempts"] += 1
         order["httpStatus"] = status
         order["lastError"] = error
@@ -177,4 +179,4 @@ def run_due_orders(sim: Any) -> bool:
             trip = sim.database.get_trip(job["ref"])
             if not trip or (trip.get("order") or {}).get("status") != "RETRYING":
                 continue
-        deliver(sim, job["ref"])
+        deliver(sim, job["ref"], from_epoch(job["due"]))
