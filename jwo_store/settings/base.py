@@ -29,11 +29,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "core",
     "trips",
     "catalog",
+    "ordering",
     "gate",
     "payments",
     "debt",
@@ -113,6 +115,15 @@ JWO_EVENT_API_KEYS = env_list("JWO_EVENT_API_KEYS", [])
 JWO_EVENT_SOURCES = env_list("JWO_EVENT_SOURCES", ["jwo.simulator", "aws.jwo"])
 JWO_CLOCK_SOURCE = env_url("JWO_CLOCK_SOURCE", None)
 # Outbound credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID, ...): see jwo_client.
+
+# --- Ordering (Create Purchases, bad-cart queue) -----------------------------------------------
+# Alert when a cart waits this long in the bad-cart queue, or a trip has had no cart this long.
+JWO_CART_UNPRICED_ALERT_MINUTES = env_int("JWO_CART_UNPRICED_ALERT_MINUTES", 60, minimum=1)
+JWO_CART_MISSING_ALERT_MINUTES = env_int("JWO_CART_MISSING_ALERT_MINUTES", 240, minimum=1)
+# Unresolved bad carts are settled by store policy this long before the trip's settle-by time.
+JWO_BAD_CART_SETTLE_LEAD_MINUTES = env_int("JWO_BAD_CART_SETTLE_LEAD_MINUTES", 10, minimum=0)
+# A signed no-op endpoint for bench/ (never routed under the production settings module).
+JWO_BENCH_ENDPOINTS = env_bool("JWO_BENCH_ENDPOINTS", False)
 
 # --- Celery (payments-grade: nothing lost, nothing doubled) -----------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")

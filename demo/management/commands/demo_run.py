@@ -1,9 +1,9 @@
 """Run the whole product locally with demo data: ``bin/demo`` calls this.
 
-Starts the Amazon simulator, the web server, a Celery worker and beat (SQLite and a filesystem
-broker: no external service), seeds a store and staff logins, plays a few shopping trips through
-the simulator, prints the URLs and logins, and waits for Ctrl-C. ``--once`` stops after the trips
-(used by the end-to-end test of the demo).
+Starts the Amazon simulator, the web server, a Celery worker and beat (on the embedded
+PostgreSQL and Redis that demo/launch.py started), seeds a store and staff logins, plays a few
+shopping trips through the simulator, prints the URLs and logins, and waits for Ctrl-C.
+``--once`` stops after the trips (used by the end-to-end test of the demo).
 """
 
 import json
@@ -41,8 +41,8 @@ class Command(BaseCommand):
         parser.add_argument("--scenario", default=str(ROOT / "jwo_sim" / "scenarios" / "demo.json"))
 
     def handle(self, *args, web_port, sim_port, once, scenario, **options):
-        if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
-            raise CommandError("demo_run runs with jwo_store.settings.demo only")
+        if os.environ.get("DJANGO_SETTINGS_MODULE") != "jwo_store.settings.demo":
+            raise CommandError("demo_run runs with jwo_store.settings.demo (use bin/demo)")
         var = Path(settings.DEMO_VAR_DIR)
         var.mkdir(parents=True, exist_ok=True)
         web_url = f"http://127.0.0.1:{web_port}"
