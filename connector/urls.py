@@ -1,3 +1,15 @@
 """The endpoints Amazon calls (contract §0.3). Each operation is one APIView."""
 
-urlpatterns: list = []
+from django.conf import settings
+from django.urls import path
+
+from .ordering import CreatePurchasesView
+
+urlpatterns: list = [
+    path("v1/order/purchases", CreatePurchasesView.as_view(), name="create-purchases"),
+]
+
+if settings.JWO_BENCH_ENDPOINTS and not settings.SETTINGS_MODULE.endswith(".production"):
+    from .bench_ping import BenchPingView
+
+    urlpatterns.append(path("v1/_bench/ping", BenchPingView.as_view(), name="bench-ping"))

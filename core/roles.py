@@ -9,13 +9,23 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-PROJECT_APPS = ("core", "trips", "catalog", "gate", "payments", "debt", "connector", "reporting")
+PROJECT_APPS = (
+    "core",
+    "trips",
+    "catalog",
+    "ordering",
+    "gate",
+    "payments",
+    "debt",
+    "connector",
+    "reporting",
+)
 
 ROLES: dict[str, dict[str, tuple[str, ...]]] = {
     "Store staff": {
         "view": PROJECT_APPS,
-        "add": ("catalog",),
-        "change": ("catalog", "trips"),
+        "add": ("catalog", "ordering"),
+        "change": ("catalog", "ordering", "trips"),
         "delete": (),
     },
     "Finance": {

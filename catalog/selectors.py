@@ -1,0 +1,177 @@
+"""Reads for the catalog: the price version in force, its rules, and a cart's products.
+
+A published version never changes (a database trigger refuses it), so its store-wide rules
+(promotions, tax rates, settings) are cached in the process by version id. Products and their
+prices are read per cart with a fixed number of queries, whatever the cart's size.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from trips.models import Store
+
+from .enums import VersionStatus
+from .models import PriceVersion, Product, ProductPrice, Promotion, ScanCode, TaxRate
+from .services.pricing_types import INACTIVE, NO_PRICE, PricingRules, ProductRule, PromotionRule
+
+_CACHE_SIZE = 64
+_cache: OrderedDict[tuple, VersionRules] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRules:
+    version: PriceVersion
+    rules: PricingRules
+    tax_rates: dict[str, Decimal]  # tax category code -> percent
+
+
+@dataclass(frozen=True, slots=True)
+class ProductMatch:
+    """A cart item identified as a product, with its rule in the version or why it has none."""
+
+    product: Product
+    rule: ProductRule | None
+    problem: str | None
+
+
+def price_version_in_force(*, store: Store, at: datetime) -> PriceVersion | None:
+    """The published version with the latest ``effective_from`` not after ``at``."""
+    return (
+        PriceVersion.objects.filter(
+            store=store, status=VersionStatus.PUBLISHED, effective_from__lte=at
+        )
+        .order_by("-effective_from", "-number")
+        .first()
+    )
+
+
+def price_version_live(*, store: Store) -> PriceVersion | None:
+    from core.clock import now
+
+    return price_version_in_force(store=store, at=now())
+
+
+def _promotion_rule(promotion: Promotion) -> PromotionRule:
+    return PromotionRule(
+        code=promotion.code,
+        kind=promotion.kind,
+        name=promotion.name,
+        stacking=promotion.stacking,
+        priority=promotion.priority,
+        target_sku=promotion.target_product.sku if promotion.target_product else None,
+        target_category=promotion.target_category.code if promotion.target_category else None,
+        reward_sku=promotion.reward_product.sku if promotion.reward_product else None,
+        reward_category=promotion.reward_category.code if promotion.reward_category else None,
+        percent=promotion.percent,
+        amount=promotion.amount,
+        quantity=promotion.quantity,
+        pay_quantity=promotion.pay_quantity,
+        get_quantity=promotion.get_quantity,
+        bundle_price=promotion.bundle_price,
+        threshold=promotion.threshold,
+        members_only=promotion.members_only,
+        starts_at=promotion.starts_at,
+        ends_at=promotion.ends_at,
+        max_applications_per_cart=promotion.max_applications_per_cart,
+        max_uses_per_shopper=promotion.max_uses_per_shopper,
+        promotion_id=promotion.pk,
+    )
+
+
+def _load_version_rules(version: PriceVersion) -> VersionRules:
+    promotions = Promotion.objects.filter(version=version).select_related(
+        "target_product", "target_category", "reward_product", "reward_category"
+    )
+    rates = {
+        rate.tax_category.code: rate.rate_percent
+        for rate in TaxRate.objects.filter(version=version).select_related("tax_category")
+    }
+    rules = PricingRules(
+        currency=version.currency,
+        prices_include_tax=version.prices_include_tax,
+        tax_rounding=version.tax_rounding,
+        promotions=tuple(_promotion_rule(promotion) for promotion in promotions),
+        version_id=version.pk,
+    )
+    return VersionRules(version=version, rules=rules, tax_rates=rates)
+
+
+def version_rules(version: PriceVersion) -> VersionRules:
+    """The store-wide rules of a version; cached when the version is published (immutable)."""
+    if version.status != VersionStatus.PUBLISHED:
+        return _load_version_rules(version)
+    key = (version.pk, version.published_at)
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return cached
+    loaded = _load_version_rules(version)
+    with _cache_lock:
+        _cache[key] = loaded
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return loaded
+
+
+def products_identify(
+    *, skus: Iterable[str], scan_codes: Iterable[str]
+) -> tuple[dict[str, Product], dict[str, Product]]:
+    """Products by SKU and by scan code: at most two queries."""
+    skus, scan_codes = set(skus), set(scan_codes)
+    by_sku = {p.sku: p for p in Product.objects.filter(sku__in=skus)} if skus else {}
+    by_code = {}
+    if scan_codes:
+        by_code = {
+            code.code: code.product
+            for code in ScanCode.objects.filter(code__in=scan_codes).select_related("product")
+        }
+    return by_sku, by_code
+
+
+def product_matches(
+    *, version_rules_: VersionRules, products: Iterable[Product]
+) -> dict[int, ProductMatch]:
+    """Each product's rule in the version (one query), or why it cannot be priced."""
+    products = {product.pk: product for product in products}
+    prices = {
+        price.product_id: price
+        for price in ProductPrice.objects.filter(
+            version_id=version_rules_.version.pk, product_id__in=list(products)
+        ).select_related("tax_category", "category")
+    }
+    matches = {}
+    for product_id, product in products.items():
+        if not product.active:
+            matches[product_id] = ProductMatch(product, None, INACTIVE)
+            continue
+        price = prices.get(product_id)
+        rate = version_rules_.tax_rates.get(price.tax_category.code) if price else None
+        if price is None or rate is None:
+            matches[product_id] = ProductMatch(product, None, NO_PRICE)
+            continue
+        matches[product_id] = ProductMatch(
+            product,
+            ProductRule(
+                sku=product.sku,
+                sale_unit=price.sale_unit,
+                unit_price=price.unit_price,
+                tax_category=price.tax_category.code,
+                tax_rate=rate,
+                category=price.category.code if price.category else None,
+                product_id=product.pk,
+            ),
+            None,
+        )
+    return matches
+
+
+def price_versions_of(*, store: Store):
+    return PriceVersion.objects.filter(store=store).order_by("-number")

@@ -1,0 +1,38 @@
+"""Reads for carts, purchases and the bad-cart queue."""
+
+from django.db.models import Count
+
+from trips.models import Shopper, Store
+
+from .enums import BadCartStatus
+from .models import BadCartCase, CartSubmission, PromotionUse, Purchase
+
+
+def cart_submission_get(*, store: Store, shopping_trip_id: str) -> CartSubmission | None:
+    """The stored first delivery for a key: only what a replay needs."""
+    return (
+        CartSubmission.objects.filter(store=store, shopping_trip_id=shopping_trip_id)
+        .only("pk", "cart_hash", "response_status", "response_body")
+        .first()
+    )
+
+
+def promotion_use_counts(*, shopper: Shopper, store: Store, codes: list[str]) -> dict[str, int]:
+    rows = (
+        PromotionUse.objects.filter(shopper=shopper, store=store, promotion_code__in=codes)
+        .values("promotion_code")
+        .annotate(uses=Count("id"))
+    )
+    return {row["promotion_code"]: row["uses"] for row in rows}
+
+
+def purchase_for_trip(*, trip) -> Purchase | None:
+    return Purchase.objects.filter(trip=trip).first()
+
+
+def bad_cart_open_cases():
+    return (
+        BadCartCase.objects.filter(status=BadCartStatus.OPEN)
+        .select_related("store", "trip", "purchase")
+        .order_by("settle_by")
+    )
