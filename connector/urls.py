@@ -3,9 +3,11 @@
 from django.conf import settings
 from django.urls import path
 
+from .events import EventFeedView
 from .ordering import CreatePurchasesView
 
 urlpatterns: list = [
+    path("v1/events/jwo", EventFeedView.as_view(), name="event-feed"),
     path("v1/order/purchases", CreatePurchasesView.as_view(), name="create-purchases"),
 ]
 

@@ -3,4 +3,15 @@
 
 BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "core.outbox.sweep", "schedule": 15.0, "options": {"queue": "outbox"}},
+    # Payments: stored events not yet processed; deadline watcher and janitor for charges.
+    "payments-events-sweep": {
+        "task": "payments.events_sweep",
+        "schedule": 15.0,
+        "options": {"queue": "payments"},
+    },
+    "payments-janitor": {
+        "task": "payments.janitor",
+        "schedule": 60.0,
+        "options": {"queue": "payments"},
+    },
 }

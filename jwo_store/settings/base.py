@@ -116,6 +116,31 @@ JWO_EVENT_SOURCES = env_list("JWO_EVENT_SOURCES", ["jwo.simulator", "aws.jwo"])
 JWO_CLOCK_SOURCE = env_url("JWO_CLOCK_SOURCE", None)
 # Outbound credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID, ...): see jwo_client.
 
+# --- Payments lifecycle (payments app; see docs/payments.md) ----------------------------------
+PAYMENTS_READ_TIMEOUT_SECONDS = env_int("PAYMENTS_READ_TIMEOUT_SECONDS", 10, minimum=1)
+PAYMENTS_MAX_ATTEMPTS = env_int("PAYMENTS_MAX_ATTEMPTS", 25, minimum=1)
+PAYMENTS_LEASE_SECONDS = env_int("PAYMENTS_LEASE_SECONDS", 90, minimum=30)
+PAYMENTS_REDIS_URL = env_str(
+    "PAYMENTS_REDIS_URL", env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+)
+PAYMENTS_REDIS_PREFIX = env_str("PAYMENTS_REDIS_PREFIX", "jwo:payments:")
+PAYMENTS_RATE_PER_SECOND = env_int("PAYMENTS_RATE_PER_SECOND", 200, minimum=1)
+PAYMENTS_RATE_BURST = env_int("PAYMENTS_RATE_BURST", 400, minimum=1)
+PAYMENTS_RATE_LIMITS = env_list("PAYMENTS_RATE_LIMITS", [])  # e.g. "capture=50:100,adjust=80"
+PAYMENTS_BREAKER_THRESHOLD = env_int("PAYMENTS_BREAKER_THRESHOLD", 5, minimum=1)
+PAYMENTS_BREAKER_COOLDOWN_SECONDS = env_int("PAYMENTS_BREAKER_COOLDOWN_SECONDS", 30, minimum=1)
+PAYMENTS_BREAKER_MAX_COOLDOWN_SECONDS = env_int(
+    "PAYMENTS_BREAKER_MAX_COOLDOWN_SECONDS", 300, minimum=1
+)
+PAYMENTS_DECLINE_SEARCH_MODE = env_choice(
+    "PAYMENTS_DECLINE_SEARCH_MODE", ("BISECT", "STEPS"), "BISECT"
+)
+PAYMENTS_DECLINE_SEARCH_STEPS = env_list("PAYMENTS_DECLINE_SEARCH_STEPS", ["0.75", "0.5", "0.25"])
+PAYMENTS_JANITOR_STALE_SECONDS = env_int("PAYMENTS_JANITOR_STALE_SECONDS", 900, minimum=60)
+PAYMENTS_CAPTURE_OUTCOME_HOURS = env_int("PAYMENTS_CAPTURE_OUTCOME_HOURS", 24, minimum=1)
+PAYMENTS_DEADLINE_GRACE_SECONDS = env_int("PAYMENTS_DEADLINE_GRACE_SECONDS", 3600, minimum=0)
+PAYMENTS_REPORT_ALERT_SECONDS = env_int("PAYMENTS_REPORT_ALERT_SECONDS", 3600, minimum=60)
+
 # --- Ordering (Create Purchases, bad-cart queue) -----------------------------------------------
 # Alert when a cart waits this long in the bad-cart queue, or a trip has had no cart this long.
 JWO_CART_UNPRICED_ALERT_MINUTES = env_int("JWO_CART_UNPRICED_ALERT_MINUTES", 60, minimum=1)

@@ -1,0 +1,291 @@
+"""Amazon's event feed (contract §5): store each event once, then apply it in a worker.
+
+``event_receive`` validates the envelope, stores the raw body under its unique ``detail.eventId``
+and commits before the endpoint answers; ``event_process`` applies a stored event to its trip
+(never moving it backwards) and records what it did. Sources off the allow-list are quarantined,
+test events are stored only.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from core.alerts import alert_raise
+from core.clock import now as business_now
+from core.errors import FieldProblem, ValidationFailed
+from core.models import AlertSeverity, OutboxMessage, OutboxStatus
+from core.outbox import outbox_retry_now
+from debt.enums import DebtRootCause
+from jwo_client import wire
+from trips.enums import TERMINAL_STATES, TripState
+from trips.models import ShoppingTrip
+
+from ..enums import ChargeState, EventStatus
+from ..locks import trip_and_charge_for_update
+from ..models import AmazonEvent, Charge
+from .settlement import (
+    ZERO,
+    ReportReason,
+    cancel_done,
+    capture_outcome,
+    charge_expire,
+    record_shortfall,
+    report,
+    trip_move,
+)
+
+logger = logging.getLogger(__name__)
+
+ACCEPTED = "ACCEPTED"
+DUPLICATE = "DUPLICATE"
+INFORMATIONAL = {"AuthorizationApproved", "AuthorizationDeclined"}
+
+
+def _string(container: dict, key: str, path: str, problems: list, *, required=True) -> str:
+    value = container.get(key)
+    problem = wire.string_problem(value)
+    if problem and (required or value is not None):
+        problems.append(FieldProblem(path, problem))
+        return ""
+    return value or ""
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    if not raw or not raw.strip():
+        raise ValidationFailed([FieldProblem("", "MISSING")])
+    try:
+        envelope = wire.loads(raw)
+    except ValueError:
+        raise ValidationFailed([FieldProblem("", "BAD_FORMAT")]) from None
+    if not isinstance(envelope, dict):
+        raise ValidationFailed([FieldProblem("", "WRONG_TYPE")])
+    problems: list[FieldProblem] = []
+    for key in ("version", "id", "detail-type", "source"):
+        _string(envelope, key, key, problems)
+    detail = envelope.get("detail")
+    if not isinstance(detail, dict):
+        problems.append(FieldProblem("detail", "MISSING" if detail is None else "WRONG_TYPE"))
+        raise ValidationFailed(problems)
+    _string(detail, "eventId", "detail.eventId", problems)
+    _string(detail, "eventType", "detail.eventType", problems)
+    for key in ("storeId", "shoppingTripId"):
+        _string(detail, key, f"detail.{key}", problems, required=False)
+    if not isinstance(detail.get("isTest"), bool):
+        problem = "MISSING" if detail.get("isTest") is None else "WRONG_TYPE"
+        problems.append(FieldProblem("detail.isTest", problem))
+    if problems:
+        raise ValidationFailed(problems)
+    return envelope
+
+
+def event_receive(*, raw: bytes) -> str:
+    """Store one delivery; return ``ACCEPTED`` or ``DUPLICATE``. Commits before returning."""
+    envelope = _parse(raw)
+    detail = envelope["detail"]
+    if detail["isTest"]:
+        status, note = EventStatus.TEST, "test event: stored, no state change"
+    elif envelope["source"] not in settings.JWO_EVENT_SOURCES:
+        status, note = EventStatus.QUARANTINED, "source not on the allow-list"
+    else:
+        status, note = EventStatus.RECEIVED, ""
+    event_time = None
+    if isinstance(detail.get("eventTime"), str):
+        try:
+            event_time = wire.parse_timestamp(detail["eventTime"])
+        except ValueError:
+            event_time = None
+    try:
+        with transaction.atomic():
+            event = AmazonEvent.objects.create(
+                event_id=detail["eventId"],
+                envelope_id=envelope["id"][:255],
+                detail_type=envelope["detail-type"][:40],
+                event_type=detail["eventType"][:60],
+                source=envelope["source"][:255],
+                store_ref=(detail.get("storeId") or "")[:255],
+                trip_ref=(detail.get("shoppingTripId") or "")[:255],
+                event_time=event_time,
+                is_test=detail["isTest"],
+                status=status,
+                note=note,
+                body=raw.decode("utf-8"),
+                received_at=business_now(),
+            )
+            if status == EventStatus.RECEIVED:
+                transaction.on_commit(lambda: event_kick(event.pk))
+    except IntegrityError:
+        return DUPLICATE
+    if status == EventStatus.QUARANTINED:
+        alert_raise(
+            key=f"event-quarantined:{envelope['source'][:100]}",
+            kind="event_quarantined",
+            message=f"events from source {envelope['source'][:100]!r} held in quarantine",
+        )
+    return ACCEPTED
+
+
+def event_kick(event_pk: int) -> None:
+    from ..tasks import process_event_task
+
+    try:
+        process_event_task.apply_async((event_pk,))
+    except Exception:  # noqa: BLE001 - the sweep processes it later; the event is stored
+        logger.warning("event enqueue failed; the sweep will process it", extra={"id": event_pk})
+
+
+def events_sweep(*, older_than_seconds: float = 30, limit: int = 500) -> int:
+    """Re-enqueue stored events not processed yet (beat safety net)."""
+    cutoff = business_now() - timedelta(seconds=older_than_seconds)
+    waiting = AmazonEvent.objects.filter(
+        status=EventStatus.RECEIVED, received_at__lt=cutoff
+    ).values_list("pk", flat=True)[:limit]
+    count = 0
+    for event_pk in waiting:
+        event_kick(event_pk)
+        count += 1
+    return count
+
+
+def event_release(*, event_pk: int) -> bool:
+    """Staff release a quarantined event: it is processed like any other."""
+    with transaction.atomic():
+        updated = AmazonEvent.objects.filter(pk=event_pk, status=EventStatus.QUARANTINED).update(
+            status=EventStatus.RECEIVED, note="released from quarantine"
+        )
+        if updated:
+            transaction.on_commit(lambda: event_kick(event_pk))
+    return bool(updated)
+
+
+def event_process(*, event_pk: int) -> str:
+    """Apply one stored event. Safe to run twice and concurrently (the row is claimed)."""
+    with transaction.atomic():
+        event = (
+            AmazonEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_pk, status=EventStatus.RECEIVED)
+            .first()
+        )
+        if event is None:
+            return "busy-or-done"
+        event.attempts += 1
+        status, note = _apply(event, wire.loads(event.body)["detail"])
+        event.status = status
+        event.note = note[:300]
+        event.processed_at = business_now()
+        event.save(update_fields=["status", "note", "processed_at", "attempts", "trip"])
+    if status == EventStatus.CONFLICT:
+        alert_raise(
+            key=f"event-conflict:{event.trip_ref}",
+            kind="payments_conflict",
+            severity=AlertSeverity.CRITICAL,
+            message=f"trip {event.trip_ref}: {event.event_type} conflicts: {note}"[:500],
+        )
+    return status
+
+
+def _apply(event: AmazonEvent, detail: dict) -> tuple[str, str]:
+    trip_pk = (
+        ShoppingTrip.objects.filter(
+            store__store_id=event.store_ref, shopping_trip_id=event.trip_ref
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if trip_pk is None:
+        return EventStatus.IGNORED, "no such trip here"
+    event.trip_id = trip_pk
+    kind = event.event_type
+    if event.detail_type != "PAYMENT":
+        return EventStatus.IGNORED, f"{event.detail_type} events are stored only"
+    if kind in INFORMATIONAL:
+        return _informational(trip_pk)
+    if kind not in ("CaptureApproved", "CaptureDeclined", "AuthorizationCancelled"):
+        return EventStatus.IGNORED, f"{kind}: stored only"
+    trip, charge = trip_and_charge_for_update(trip_pk=trip_pk)
+    amount = None
+    if isinstance(detail.get("amount"), dict):
+        amount = detail["amount"].get("amount")
+    if kind.startswith("Capture"):
+        if charge is None:
+            return EventStatus.CONFLICT, "capture event for a trip without a charge"
+        result = capture_outcome(
+            trip,
+            charge,
+            approved=kind == "CaptureApproved",
+            amount=amount,
+            decline_reason=detail.get("declineReason") or "",
+        )
+        return _status_of(result), f"{kind}: {result}"
+    return _cancelled(trip, charge, detail)
+
+
+def _status_of(result: str) -> str:
+    return {
+        "processed": EventStatus.PROCESSED,
+        "ignored": EventStatus.IGNORED,
+        "conflict": EventStatus.CONFLICT,
+    }[result]
+
+
+def _cancelled(trip, charge, detail) -> tuple[str, str]:
+    if detail.get("declineReason") == "PREAUTH_EXPIRED":
+        if charge is None:
+            return _expired_without_charge(trip)
+        return _status_of(charge_expire(trip, charge, source="event: PREAUTH_EXPIRED")), "expired"
+    if charge is None:
+        return EventStatus.IGNORED, "release for a trip without a charge"
+    if charge.state == ChargeState.CANCELLING:
+        cancel_done(trip, charge, actor="amazon")  # the event overtook our 200
+    if charge.state == ChargeState.CANCELLED:
+        if charge.release_confirmed_at is None:
+            charge.release_confirmed_at = business_now()
+            charge.save(update_fields=["release_confirmed_at", "updated_at"])
+        return EventStatus.PROCESSED, "release confirmed"
+    return EventStatus.CONFLICT, f"release reported while the charge is {charge.state}"
+
+
+def _expired_without_charge(trip) -> tuple[str, str]:
+    """The window closed before the cart was settled (never priced, or still in review)."""
+    if trip.state in TERMINAL_STATES:
+        return EventStatus.IGNORED, "expiry after the trip was settled"
+    total = trip.cart_total or ZERO
+    if total > ZERO:
+        record_shortfall(
+            trip,
+            cart_total=total,
+            settled=ZERO,
+            root_cause=DebtRootCause.PREAUTH_EXPIRED,
+            reason="pre-auth expired before settlement",
+            actor="amazon",
+            to_state=TripState.EXPIRED,
+        )
+        report(trip, total=total, settled=ZERO, reason=ReportReason.EXPIRED)
+    else:
+        trip_move(trip, TripState.EXPIRED, reason="pre-auth expired before a cart", actor="amazon")
+    alert_raise(
+        key=f"payments-expired-unsettled:{trip.pk}",
+        kind="payments_expired_unsettled",
+        severity=AlertSeverity.CRITICAL,
+        message=f"trip {trip.shopping_trip_id} expired before it was settled ({trip.state})",
+    )
+    return EventStatus.PROCESSED, "expired before settlement"
+
+
+def _informational(trip_pk: int) -> tuple[str, str]:
+    """Adjust outcomes are driven by our calls; a PENDING charge polls at once instead."""
+    charge = Charge.objects.filter(trip_id=trip_pk).only("pk", "state", "adjust_seq").first()
+    if charge is not None and charge.state == ChargeState.ADJUST_PENDING:
+        prefix = f"adjust:{charge.pk}:{charge.adjust_seq}:poll"
+        waiting = OutboxMessage.objects.filter(
+            key__startswith=prefix, status=OutboxStatus.PENDING
+        ).values_list("pk", flat=True)
+        for message_id in waiting:
+            outbox_retry_now(message_id=message_id)
+        if waiting:
+            return EventStatus.PROCESSED, "pending adjust: poll brought forward"
+    return EventStatus.IGNORED, "informational: adjust answers drive the charge"
