@@ -99,6 +99,19 @@ def faults(sim: Any, method: str, body: Any) -> dict:
         return sim.faults.describe()
 
 
+def _test_event(sim: Any, body: dict) -> dict:
+    """Emit an ``isTest: true`` event for a trip (AE-6.9): stored by the retailer, no effect."""
+    with sim.lock:
+        trip = sim.database.get_trip(str(body.get("shoppingTripId")))
+        if trip is None:
+            raise ControlError(404, "unknown trip")
+        detail = events.emit(
+            sim, trip, body.get("eventType") or "AuthorizationApproved", sim.now(), is_test=True
+        )
+        sim.database.put_trip(trip)
+        return detail
+
+
 def route(sim: Any, method: str, path: str, body: Any) -> tuple[int, Any]:
     parts = [part for part in path[len(PREFIX) :].split("/") if part]
     head = parts[0] if parts else ""
@@ -137,6 +150,8 @@ def route(sim: Any, method: str, path: str, body: Any) -> tuple[int, Any]:
     if head == "events" and parts[1:] == ["dead-letter"] and method == "GET":
         with sim.lock:
             return 200, {"events": events.dead_letter(sim)}
+    if head == "events" and parts[1:] == ["test"] and method == "POST":
+        return 200, _test_event(sim, _need_object(body))
     if head == "drain" and method == "POST":
         sim.run_due()
         return 200, {"drained": sim.drain()}

@@ -39,6 +39,7 @@ def emit(
     reconciliation_id: str | None = None,
     refund_request_id: str | None = None,
     decline_reason: str | None = None,
+    is_test: bool = False,
 ) -> dict:
     counter = trip.get("eventCount", 0) + 1
     trip["eventCount"] = counter
@@ -52,7 +53,7 @@ def emit(
         "reconciliationId": reconciliation_id,
         "refundRequestId": refund_request_id,
         "declineReason": decline_reason,
-        "isTest": False,
+        "isTest": is_test,
     }
     store = sim.store(trip["storeId"]) or {}
     status = "PENDING" if store.get("eventEndpointUrl") else "NO_ENDPOINT"

@@ -84,7 +84,7 @@ def exit_trip(sim: Any, trip_id: str, body: Any, *, redrive: bool = False) -> di
                 "cartItems": cart,
             }
             for key in ("shopperIdentity", "shopperDeviceId", "paymentSource"):
-                if key in body:
+                if body.get(key) is not None:
                     payload[key] = body[key]
             if "shopperIdentity" not in body:
                 payload["shopperIdentity"] = {"id": trip["shopperId"]}
