@@ -2,6 +2,7 @@
 
 - Store staff: run the store (catalog, bad-cart queue, trips) and see payments; no money changes.
 - Finance: everything staff sees, plus refunds, debts, write-off approvals and payment actions.
+- Finance lead: Finance, plus write-off approvals above the Finance limit and the debt policy.
 - Auditors: read-only over every business table and the audit trail.
 """
 
@@ -36,6 +37,16 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "Auditors": {"view": PROJECT_APPS, "add": (), "change": (), "delete": ()},
 }
+# debt: Finance approves write-offs up to the debt policy's limit; the Finance lead approves above
+# it and alone edits the debt policy (thresholds and that limit).
+ROLES["Finance lead"] = dict(ROLES["Finance"])
+EXTRA_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Finance": (("debt", "approve_write_off"),),
+    "Finance lead": (("debt", "approve_write_off"), ("debt", "approve_large_write_off")),
+}
+EXCLUDED_PERMISSIONS: dict[str, frozenset[tuple[str, str]]] = {
+    "Finance": frozenset({("debt", "add_debtpolicy"), ("debt", "change_debtpolicy")}),
+}
 # Never granted to a role, whatever the app lists say: the audit trail is append-only.
 FORBIDDEN = {
     ("core", "change_auditentry"),
@@ -52,10 +63,13 @@ def role_permissions(role: str) -> list[Permission]:
             wanted |= Permission.objects.filter(
                 content_type__app_label__in=app_labels, codename__startswith=f"{action}_"
             )
+    for app_label, codename in EXTRA_PERMISSIONS.get(role, ()):
+        wanted |= Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    refused = FORBIDDEN | EXCLUDED_PERMISSIONS.get(role, frozenset())
     return [
         permission
         for permission in wanted.select_related("content_type")
-        if (permission.content_type.app_label, permission.codename) not in FORBIDDEN
+        if (permission.content_type.app_label, permission.codename) not in refused
     ]
 
 

@@ -14,4 +14,26 @@ BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"queue": "payments"},
     },
+    # Bad debt: levels move with time, reminders on the policy's schedule, entries let in while
+    # owing, and reconciliation with what Amazon was told.
+    "debt-standing-sweep": {
+        "task": "debt.standing_sweep",
+        "schedule": 3600.0,
+        "options": {"queue": "batch"},
+    },
+    "debt-reminders": {
+        "task": "debt.reminders_due",
+        "schedule": 3600.0,
+        "options": {"queue": "batch"},
+    },
+    "debt-entry-breaches": {
+        "task": "debt.entry_breaches_detect",
+        "schedule": 300.0,
+        "options": {"queue": "batch"},
+    },
+    "debt-reconcile": {
+        "task": "debt.reconcile",
+        "schedule": 21600.0,
+        "options": {"queue": "batch"},
+    },
 }

@@ -42,7 +42,7 @@ def test_shortfall_creates_one_debt_with_ledger_and_standing():
     assert standing.outstanding_amount == Decimal("8.47")
     assert standing.unpaid_trips == 1
     assert standing.blocks_entry is True
-    assert standing.escalation_level == EscalationLevel.NONE
+    assert standing.escalation_level == EscalationLevel.NOTICE
 
 
 def test_incurring_twice_for_the_same_trip_changes_nothing():

@@ -231,3 +231,14 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
     },
 }
+
+# --- Bad debt (debt app; see docs/debt.md) ----------------------------------------------------
+# The portal page a debt email links to (a signed token naming the shopper is appended).
+DEBT_PORTAL_PAY_URL = env_url("DEBT_PORTAL_PAY_URL", "http://127.0.0.1:8000/portal/debts/pay")
+# Where shoppers' emails come from: Amazon's Get Shopper Identity, through jwo_client.
+DEBT_SHOPPER_EMAIL_LOOKUP = env_str(
+    "DEBT_SHOPPER_EMAIL_LOOKUP", "debt.adapters.identity.PaymentServiceEmailLookup"
+)
+# A balance book to reconcile against (the simulator's base URL in tests and demos; Amazon has
+# no such API, so it is unset in production).
+DEBT_BALANCE_BOOK_URL = env_url("DEBT_BALANCE_BOOK_URL", None)

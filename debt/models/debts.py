@@ -8,14 +8,30 @@ from django.db.models import F, Q
 from core.money import AmountField, CurrencyField
 from trips.models import Shopper, ShoppingTrip, Store
 
-from .enums import DENYING_LEVELS, DebtRootCause, DebtState, EscalationLevel, LedgerEntryKind
+from ..enums import (
+    DENYING_LEVELS,
+    NEGATIVE_KINDS,
+    POSITIVE_KINDS,
+    ZERO_KINDS,
+    DebtRootCause,
+    DebtState,
+    EscalationLevel,
+    LedgerEntryKind,
+)
 
 # Amounts in the ledger are signed: incurred is positive, recovered/written off/reversed negative.
 SIGNED_MAX_DIGITS = 12
+ZERO = Decimal("0")
 
 
 class Debt(models.Model):
-    """What one trip still owes, and why. The outstanding amount is the sum of its ledger."""
+    """What one trip still owes, and why. The outstanding amount is the sum of its ledger.
+
+    Every amount the trip fell short by (``cart_total - settled_amount``, the card settlement) is,
+    at any time, exactly one of: outstanding, recovered later, written off, or reversed (not owed).
+    A check constraint holds that sum. What Amazon was told (contract §4) follows from it:
+    total = ``cart_total - reversed_amount``, settled = ``settled_amount + recovered_amount``.
+    """
 
     trip = models.OneToOneField(ShoppingTrip, on_delete=models.PROTECT, related_name="debt")
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="debts")
@@ -27,8 +43,11 @@ class Debt(models.Model):
     card_tail = models.CharField(max_length=4, blank=True)
     currency = CurrencyField()
     cart_total = AmountField()
-    settled_amount = AmountField()
+    settled_amount = AmountField(help_text="collected on the card by the payment lifecycle")
     outstanding_amount = AmountField(help_text="kept equal to the sum of the ledger")
+    recovered_amount = AmountField(default=ZERO, help_text="paid later (portal, phone)")
+    written_off_amount = AmountField(default=ZERO)
+    reversed_amount = AmountField(default=ZERO, help_text="found not owed (dispute upheld)")
     root_cause = models.CharField(max_length=24, choices=DebtRootCause.choices)
     state = models.CharField(max_length=12, choices=DebtState.choices, default=DebtState.OPEN)
     incurred_at = models.DateTimeField()
@@ -54,6 +73,22 @@ class Debt(models.Model):
                 condition=Q(outstanding_amount__lte=F("cart_total") - F("settled_amount")),
                 name="debt_outstanding_lte_shortfall",
             ),
+            models.CheckConstraint(
+                condition=Q(recovered_amount__gte=0)
+                & Q(written_off_amount__gte=0)
+                & Q(reversed_amount__gte=0),
+                name="debt_resolution_amounts_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    cart_total=F("settled_amount")
+                    + F("outstanding_amount")
+                    + F("recovered_amount")
+                    + F("written_off_amount")
+                    + F("reversed_amount")
+                ),
+                name="debt_shortfall_accounted_for",
+            ),
         ]
         indexes = [
             models.Index(fields=["state", "incurred_at"], name="debt_state_age_idx"),
@@ -62,6 +97,25 @@ class Debt(models.Model):
 
     def __str__(self) -> str:
         return f"debt {self.pk} {self.outstanding_amount} {self.currency} ({self.state})"
+
+    @property
+    def shortfall(self) -> Decimal:
+        return self.cart_total - self.settled_amount
+
+    @property
+    def amazon_total(self) -> Decimal:
+        """The total to report to Amazon: the cart, less what was found not owed."""
+        return self.cart_total - self.reversed_amount
+
+    @property
+    def amazon_settled(self) -> Decimal:
+        """The settled amount to report to Amazon: the card settlement plus later payments."""
+        return self.settled_amount + self.recovered_amount
+
+    @property
+    def amazon_outstanding(self) -> Decimal:
+        """What Amazon's balance book should show for this trip (write-offs are not reported)."""
+        return self.amazon_total - self.amazon_settled
 
 
 class DebtLedgerEntry(models.Model):
@@ -89,12 +143,13 @@ class DebtLedgerEntry(models.Model):
                 condition=Q(kind__in=LedgerEntryKind.values), name="ledger_kind_valid"
             ),
             models.CheckConstraint(
-                condition=(Q(kind="INCURRED") & Q(amount__gt=0))
-                | (Q(kind__in=["RECOVERED", "WRITTEN_OFF", "REVERSED"]) & Q(amount__lt=0))
-                | (Q(kind__in=["DISPUTE_OPENED", "DISPUTE_RESOLVED"]) & Q(amount=0)),
+                condition=(Q(kind__in=[str(k) for k in POSITIVE_KINDS]) & Q(amount__gt=0))
+                | (Q(kind__in=[str(k) for k in NEGATIVE_KINDS]) & Q(amount__lt=0))
+                | (Q(kind__in=[str(k) for k in ZERO_KINDS]) & Q(amount=0)),
                 name="ledger_amount_sign_matches_kind",
             ),
         ]
+        indexes = [models.Index(fields=["kind", "business_time"], name="ledger_kind_time_idx")]
         verbose_name_plural = "debt ledger entries"
 
     def __str__(self) -> str:
@@ -105,22 +160,35 @@ class ShopperStanding(models.Model):
     """A shopper's debt position per currency, across trips and stores: the gate's one lookup.
 
     Derived data: rebuilt from the debts by ``debt.services.standing.standing_recalculate`` in the
-    same transaction as every debt change.
+    same transaction as every debt change, and re-assessed by the escalation sweep as time passes.
     """
 
     identity_id = models.CharField(max_length=255)
     currency = CurrencyField()
-    outstanding_amount = AmountField(default=Decimal("0"))
+    outstanding_amount = AmountField(default=ZERO)
     blocking_amount = AmountField(
-        default=Decimal("0"), help_text="outstanding amount that blocks entry (disputes may pause)"
+        default=ZERO,
+        help_text="what blocks entry under the debt policy (open debt; disputed and written-off "
+        "debt as the policy says)",
     )
-    written_off_amount = AmountField(default=Decimal("0"))
+    disputed_amount = AmountField(default=ZERO)
+    written_off_amount = AmountField(default=ZERO)
     unpaid_trips = models.PositiveIntegerField(default=0)
     oldest_unpaid_at = models.DateTimeField(null=True, blank=True)
+    recent_debts = models.PositiveIntegerField(
+        default=0, help_text="debts incurred in the policy's pattern window"
+    )
+    late_or_unpaid_debts = models.PositiveIntegerField(
+        default=0, help_text="debts in the pattern window not paid promptly"
+    )
     escalation_level = models.CharField(
         max_length=16, choices=EscalationLevel.choices, default=EscalationLevel.NONE
     )
+    escalation_reasons = models.CharField(max_length=300, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    denial_until = models.DateTimeField(
+        null=True, blank=True, help_text="extended denial lasts at least until then"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -130,6 +198,13 @@ class ShopperStanding(models.Model):
                 condition=Q(outstanding_amount__gte=0), name="standing_outstanding_gte_0"
             ),
         ]
+        indexes = [
+            models.Index(
+                fields=["escalation_level"],
+                name="standing_escalated_idx",
+                condition=~Q(escalation_level="NONE"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.identity_id}: {self.outstanding_amount} {self.currency}"
@@ -137,3 +212,11 @@ class ShopperStanding(models.Model):
     @property
     def blocks_entry(self) -> bool:
         return self.blocking_amount > 0 or self.escalation_level in DENYING_LEVELS
+
+    @property
+    def high_risk(self) -> bool:
+        """Whether the gate should add ``NonpaymentHighRisk`` to its answer."""
+        return self.escalation_level in (
+            EscalationLevel.EXTENDED_DENIAL,
+            EscalationLevel.FRAUD_REVIEW,
+        )
