@@ -18,7 +18,7 @@ from .enums import EventStatus
 from .models import AmazonCall, AmazonEvent, Charge, FeedbackReport
 from .selectors import feedback_age_seconds, report_outbox_message, trip_timeline
 from .services.events import event_release
-from .services.operations import charge_retry
+from .services.operations import charge_retry, charge_void
 
 AGE_BUCKETS = {
     "1h": ("under 1 hour", timedelta(hours=1)),
@@ -105,7 +105,7 @@ class ChargeAdmin(PaymentActionsMixin, ReadOnlyAdmin):
     list_select_related = ("trip", "trip__store")
     search_fields = ("trip__shopping_trip_id", "trip__store__store_id", "reconciliation_id")
     readonly_fields = ("timeline",)
-    actions = ["retry_parked"]
+    actions = ["retry_parked", "void_before_capture"]
 
     @admin.display(description="trip state", ordering="trip__state")
     def trip_state(self, charge):
@@ -123,6 +123,15 @@ class ChargeAdmin(PaymentActionsMixin, ReadOnlyAdmin):
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         summary = ", ".join(f"{count} {name}" for name, count in sorted(outcomes.items()))
         self.message_user(request, f"Retry: {summary}.", messages.SUCCESS)
+
+    @admin.action(description="Release the pre-auth instead of charging", permissions=["act"])
+    def void_before_capture(self, request, queryset):
+        outcomes: dict[str, int] = {}
+        for trip_pk in queryset.values_list("trip_id", flat=True):
+            outcome = charge_void(trip_pk=trip_pk, actor=actor_for_user(request.user))
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        summary = ", ".join(f"{count} {name}" for name, count in sorted(outcomes.items()))
+        self.message_user(request, f"Release: {summary}.", messages.SUCCESS)
 
 
 @admin.register(AmazonCall)

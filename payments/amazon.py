@@ -181,13 +181,14 @@ def amazon_call(
     invoke: Callable[[PaymentServiceClient], Any],
     trip_pk: int | None,
     charge_pk: int | None = None,
-    on_retryable: Callable[[errors.RetryableError], float] | None = None,
+    max_attempts: int | None = None,
 ) -> dict:
     """Make one call through the guard; classify the answer (contract §0.8).
 
     Returns ``{"outcome": ..., "result": <the client's result>, "exchange": {...}}`` for an
     answer that settles something (2xx, or a definite 4xx such as an expired or unknown trip);
-    raises ``RetryLater`` for anything worth retrying and ``GiveUp`` for a 403.
+    raises ``RetryLater`` for anything worth retrying and ``GiveUp`` for a 403, or once
+    ``max_attempts`` deliveries have failed (the outbox then marks it dead and parks the trip).
     """
     guard = endpoint_guard()
     verdict = guard.acquire_waiting(operation, clock=clock.now)
@@ -200,20 +201,21 @@ def amazon_call(
     ids = {"trip_pk": trip_pk, "charge_pk": charge_pk}
     try:
         result = invoke(payment_client())
-    except errors.RateLimited as error:
-        guard.pause(operation, seconds=error.retry_after, now=clock.now())
-        _log_failure(message, error, CallOutcome.RETRYABLE, **ids)
-        raise RetryLater(error.retry_after, status="429", detail=f"{operation} paused") from None
     except errors.RetryableError as error:
-        guard.record_failure(operation, now=clock.now())
+        if isinstance(error, errors.RateLimited):
+            guard.pause(operation, seconds=error.retry_after, now=clock.now())
+        else:
+            guard.record_failure(operation, now=clock.now())
         _log_failure(message, error, CallOutcome.RETRYABLE, **ids)
-        if on_retryable is not None:
-            wait = on_retryable(error)
-        elif error.retry_after is not None:
+        status = str(error.http_status or ("timeout" if getattr(error, "timed_out", 0) else "io"))
+        if max_attempts is not None and message.attempts >= max_attempts:
+            raise GiveUp(
+                status=status, detail=f"retries exhausted after {message.attempts}: {error}"
+            ) from None
+        if error.retry_after is not None:
             wait = error.retry_after
         else:
             wait = full_jitter_backoff(message.attempts, base=1.0, cap=60.0)
-        status = str(error.http_status or ("timeout" if getattr(error, "timed_out", 0) else "io"))
         raise RetryLater(wait, status=status, detail=str(error)[:400]) from None
     except errors.AccessDenied as error:
         _log_failure(message, error, CallOutcome.ACCESS_DENIED, **ids)

@@ -44,6 +44,11 @@ def _deadline(message: OutboxMessage) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _budget() -> dict:
+    """Retries of adjust, capture and cancel are bounded; then the trip is parked."""
+    return {"max_attempts": settings.PAYMENTS_MAX_ATTEMPTS}
+
+
 def _ids(message: OutboxMessage) -> dict:
     return {
         "trip_pk": message.payload.get("trip_pk"),
@@ -71,6 +76,7 @@ def _adjust_send(message: OutboxMessage) -> dict:
         operation="adjust",
         invoke=lambda c: c.adjust_charge(request),
         **_ids(message),
+        **_budget(),
     )
     result = answer.pop("result", None)
     if result is not None:
@@ -99,6 +105,7 @@ def _capture_send(message: OutboxMessage) -> dict:
         operation="capture",
         invoke=lambda c: c.capture_charge(request),
         **_ids(message),
+        **_budget(),
     )
     answer.pop("result", None)
     return answer
@@ -121,6 +128,7 @@ def _cancel_send(message: OutboxMessage) -> dict:
         operation="cancel",
         invoke=lambda c: c.cancel_charge(request),
         **_ids(message),
+        **_budget(),
     )
     answer.pop("result", None)
     return answer
@@ -238,7 +246,6 @@ def _report_dead(message: OutboxMessage) -> None:
 
 
 def register_handlers() -> None:
-    attempts = settings.PAYMENTS_MAX_ATTEMPTS
     lease = settings.PAYMENTS_LEASE_SECONDS
     for handler in (
         OutboxHandler(
@@ -251,7 +258,6 @@ def register_handlers() -> None:
             on_dead=_adjust_dead,
             queue=PAYMENTS_QUEUE,
             lease_seconds=lease,
-            max_attempts=attempts,
             give_up_at=_deadline,
         ),
         OutboxHandler(
@@ -261,7 +267,6 @@ def register_handlers() -> None:
             on_dead=_capture_dead,
             queue=PAYMENTS_QUEUE,
             lease_seconds=lease,
-            max_attempts=attempts,
             give_up_at=_deadline,
         ),
         OutboxHandler(
@@ -271,7 +276,6 @@ def register_handlers() -> None:
             on_dead=_cancel_dead,
             queue=PAYMENTS_QUEUE,
             lease_seconds=lease,
-            max_attempts=attempts,
             give_up_at=_deadline,
         ),
         OutboxHandler(

@@ -24,9 +24,18 @@ from trips.models import ShoppingTrip
 from ..enums import ADJUST_STATES, WORKING_STATES, AdjustPurpose, ChargeState
 from ..locks import trip_and_charge_for_update
 from ..models import Charge
+from ..transitions import charge_transition
 from .calls import CHARGE_CALL_KINDS, enqueue_adjust, enqueue_cancel, enqueue_capture
 from .charges import charge_open, search_cut_short
-from .settlement import capture_failed, charge_expire, charge_flag, charge_park, trip_move
+from .settlement import (
+    ZERO,
+    capture_failed,
+    charge_expire,
+    charge_flag,
+    charge_park,
+    report,
+    trip_move,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +89,30 @@ def charge_retry(*, trip_pk: int, actor: str) -> str:
             return "nothing-to-retry"
         trip_move(trip, TripState.SETTLING, reason="operator retry", actor=actor)
         return charge_redrive(trip, charge, actor=actor, reason="operator retry")
+
+
+def charge_void(*, trip_pk: int, actor: str, reason: str = "voided by staff") -> str:
+    """Operator: release the pre-auth instead of charging (a staff test trip, a goodwill gesture).
+
+    Allowed only before any capture was requested, so it can never race a capture to Amazon:
+    the charge lock decides which of the two is queued. The cart is waived: the trip is
+    released and reported 0/0.
+    """
+    with transaction.atomic():
+        trip, charge = trip_and_charge_for_update(trip_pk=trip_pk)
+        if charge is None or charge.state not in ADJUST_STATES:
+            return "too-late"
+        charge_transition(
+            charge=charge,
+            to_state=ChargeState.CANCELLING,
+            actor=actor,
+            reason=reason,
+            updates={"approved_amount": None},
+        )
+        trip_move(trip, TripState.RELEASED, reason=reason, actor=actor, settled=ZERO)
+        report(trip, total=ZERO, settled=ZERO, reason="VOIDED")
+        enqueue_cancel(trip=trip, charge=charge)
+        return "voided"
 
 
 def has_live_call(trip: ShoppingTrip) -> bool:
