@@ -36,4 +36,16 @@ BEAT_SCHEDULE = {
         "schedule": 21600.0,
         "options": {"queue": "batch"},
     },
+    # Ordering: bad carts still open at their settle-by time are settled by store policy; carts
+    # waiting too long (or never received) are alerted.
+    "ordering-bad-cart-sweep": {
+        "task": "ordering.bad_cart_sweep",
+        "schedule": 60.0,
+        "options": {"queue": "default"},
+    },
+    "ordering-cart-unpriced-sweep": {
+        "task": "ordering.cart_unpriced_sweep",
+        "schedule": 300.0,
+        "options": {"queue": "default"},
+    },
 }
