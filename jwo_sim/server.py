@@ -42,6 +42,7 @@ MAX_BODY = 1024 * 1024
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "jwo-sim/1.0"
+    disable_nagle_algorithm = True  # one answer, no 40 ms delayed-ACK stall
     sim: Any = None  # set on the subclass made by make_server
 
     def log_message(self, format: str, *args: Any) -> None:
