@@ -55,8 +55,19 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 class FeedbackAgeFilter(AgeFilter):
+    """Age of a report on the business clock (its paymentStatusTime, epoch milliseconds)."""
+
     title = "age"
-    field = "created_at"
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        now_ms = int(business_now().timestamp() * 1000)
+        if value == "old":
+            return queryset.filter(status_time_ms__lt=now_ms - 86_400_000)
+        limit = int(AGE_BUCKETS[value][1].total_seconds() * 1000)
+        return queryset.filter(status_time_ms__gte=now_ms - limit)
 
 
 class DeliveredFilter(admin.SimpleListFilter):

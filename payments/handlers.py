@@ -28,7 +28,8 @@ from trips.services.handoff import START_CHARGE
 from trips.services.payment_status import REPORT_PAYMENT_STATUS
 
 from .amazon import amazon_call, call_record, record_from_result
-from .enums import CallOutcome
+from .enums import ADJUST_STATES, CallOutcome, ChargeState
+from .models import Charge
 from .services.calls import ADJUST, CANCEL, CAPTURE, TRANSACTIONAL_DATA
 from .services.charges import charge_apply_adjust, charge_open
 from .services.feedback import report_record_outcome
@@ -56,6 +57,21 @@ def _ids(message: OutboxMessage) -> dict:
     }
 
 
+def _stale(message: OutboxMessage, states) -> dict | None:
+    """Skip a call the charge has moved past (never send an outdated adjust to Amazon)."""
+    current = (
+        Charge.objects.filter(pk=message.payload["charge_pk"])
+        .values_list("state", "adjust_seq")
+        .first()
+    )
+    if current is None or current[0] not in states:
+        return {"outcome": "STALE", "state": current[0] if current else None}
+    seq = message.payload.get("seq")
+    if seq is not None and seq != current[1]:
+        return {"outcome": "STALE", "state": current[0]}
+    return None
+
+
 # --- start of the lifecycle --------------------------------------------------------------------
 def _start_send(message: OutboxMessage) -> dict:
     return {}
@@ -68,6 +84,9 @@ def _start_success(message: OutboxMessage, result: dict) -> None:
 # --- adjust ------------------------------------------------------------------------------------
 def _adjust_send(message: OutboxMessage) -> dict:
     p = message.payload
+    stale = _stale(message, ADJUST_STATES)
+    if stale:
+        return stale
     request = AdjustChargeRequest(
         p["storeId"], p["shoppingTripId"], Decimal(p["amount"]), p["currency"]
     )
@@ -97,6 +116,9 @@ def _adjust_dead(message: OutboxMessage) -> None:
 # --- capture and cancel ------------------------------------------------------------------------
 def _capture_send(message: OutboxMessage) -> dict:
     p = message.payload
+    stale = _stale(message, {ChargeState.CAPTURING})
+    if stale:
+        return stale
     request = CaptureChargeRequest(
         p["storeId"], p["shoppingTripId"], Decimal(p["amount"]), p["currency"]
     )
@@ -122,6 +144,9 @@ def _capture_dead(message: OutboxMessage) -> None:
 
 def _cancel_send(message: OutboxMessage) -> dict:
     p = message.payload
+    stale = _stale(message, {ChargeState.CANCELLING})
+    if stale:
+        return stale
     request = CancelChargeRequest(p["storeId"], p["shoppingTripId"])
     answer = amazon_call(
         message=message,

@@ -103,7 +103,8 @@ def feedback_undelivered() -> QuerySet[PaymentStatusReport]:
 
 
 def feedback_age_seconds(report: PaymentStatusReport) -> float:
-    return (business_now() - report.created_at).total_seconds()
+    """Business time since the report was written (its ``paymentStatusTime``)."""
+    return business_now().timestamp() - report.status_time_ms / 1000
 
 
 def report_outbox_message(report: PaymentStatusReport) -> OutboxMessage | None:

@@ -103,6 +103,8 @@ def charge_open(*, trip_pk: int, actor: str = ACTOR) -> Charge | None:
 
 def charge_apply_adjust(*, payload: dict, result: dict, actor: str = ACTOR) -> str:
     """Apply one adjust answer. A stale answer (another request is current) changes nothing."""
+    if result.get("outcome") == "STALE":
+        return "stale"
     with transaction.atomic():
         trip, charge = trip_and_charge_for_update(trip_pk=payload["trip_pk"])
         if charge is None or charge.state not in ADJUST_STATES:
@@ -199,6 +201,8 @@ def _next_amount(charge: Charge, trip) -> Decimal | None:
     low, high = charge.search_low, charge.search_high
     if charge.search_attempts >= trip.store.decline_search_attempts:
         return None
+    if trip.settle_by is not None and business_now() >= trip.settle_by:
+        return None  # settle-by reached: take the best approval found so far
     if _search_mode() == DeclineSearchMode.STEPS:
         for fraction in settings.PAYMENTS_DECLINE_SEARCH_STEPS:
             candidate = (charge.cart_total * Decimal(fraction)).quantize(step, rounding=ROUND_DOWN)

@@ -204,14 +204,12 @@ def charges_watch_deadlines(*, limit: int = 200) -> dict[str, int]:
     def settle_now(trip, charge):
         if charge is None or charge.state not in ADJUST_STATES:
             return False
-        if (
-            charge.searching
-            and charge.search_low > 0
-            and charge.requested_amount != charge.search_low
-        ):
+        idle = not has_live_call(trip)  # never two adjust amounts in flight at once
+        best = charge.search_low
+        if charge.searching and best > 0 and charge.requested_amount != best and idle:
             search_cut_short(trip, charge)
             return True
-        if trip.state == TripState.SETTLING and not has_live_call(trip):
+        if trip.state == TripState.SETTLING and idle:
             charge_park(trip, charge, reason="settle-by reached with no approval")
             return True
         alert_raise(

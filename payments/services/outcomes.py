@@ -21,6 +21,8 @@ from .settlement import (
 
 
 def charge_apply_capture(*, payload: dict, result: dict, actor: str = ACTOR) -> str:
+    if result.get("outcome") == "STALE":
+        return "stale"
     with transaction.atomic():
         trip, charge = trip_and_charge_for_update(trip_pk=payload["trip_pk"])
         if charge is None or charge.state != ChargeState.CAPTURING:
@@ -38,6 +40,8 @@ def charge_apply_capture(*, payload: dict, result: dict, actor: str = ACTOR) -> 
 
 
 def charge_apply_cancel(*, payload: dict, result: dict, actor: str = ACTOR) -> str:
+    if result.get("outcome") == "STALE":
+        return "stale"
     with transaction.atomic():
         trip, charge = trip_and_charge_for_update(trip_pk=payload["trip_pk"])
         if charge is None or charge.state != ChargeState.CANCELLING:
