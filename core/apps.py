@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
+        from .api import schema  # noqa: F401 - registers the OpenAPI auth extension
         from .roles import roles_sync_after_migrate
         from .selfcheck import register_ping_handler
 
