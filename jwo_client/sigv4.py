@@ -26,7 +26,7 @@ _AUTH_RE = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*"
     r"SignedHeaders=(?P<signed>[^,\s]+)\s*,\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
 )
-_DATE_RE = re.compile(r"^\d{8}T\d{6}Z$")
+_DATE_RE = re.compile(r"^\d{8}T\d{6}Z$", re.ASCII)
 
 
 class SignatureError(Exception):
@@ -134,19 +134,27 @@ def parse_key_pair(text: str) -> Credentials:
     return Credentials(key_id, secret)
 
 
-def verify_request(
-    *,
-    method: str,
-    path: str,
+@dataclass(frozen=True)
+class _SignedHeaders:
+    key_id: str
+    secret: str
+    region: str
+    service: str
+    amz_date: str
+    signed: str
+    signature: str
+    lowered: dict[str, str]
+
+
+def _check_headers(
     headers: Mapping[str, str],
-    body: bytes,
     keys: Mapping[str, str],
     region: str,
-    service: str = "execute-api",
+    service: str,
     now: dt.datetime,
-    max_skew_seconds: int = 300,
-) -> str:
-    """Verify a SigV4-signed request; return its access key id or raise ``SignatureError``."""
+    max_skew_seconds: int,
+) -> _SignedHeaders:
+    """Every check that does not need the body: header syntax, key, scope, signed set, skew."""
     lowered: dict[str, str] = {}
     for name, value in headers.items():
         lowered[name.lower()] = value
@@ -171,6 +179,8 @@ def verify_request(
     for required in REQUIRED_SIGNED_HEADERS:
         if required not in signed_names:
             raise SignatureError(f"{required} is not signed")
+    if "x-amz-security-token" in lowered and "x-amz-security-token" not in signed_names:
+        raise SignatureError("x-amz-security-token is not signed")
     for name in signed_names:
         if name not in lowered:
             raise SignatureError(f"signed header {name} is missing")
@@ -189,6 +199,48 @@ def verify_request(
         raise SignatureError(f"wrong service {scope_service}")
     if abs((now - signed_at).total_seconds()) > max_skew_seconds:
         raise SignatureError("x-amz-date outside the allowed clock skew")
+    return _SignedHeaders(
+        key_id=key_id,
+        secret=secret,
+        region=scope_region,
+        service=scope_service,
+        amz_date=amz_date,
+        signed=match["signed"],
+        signature=match["signature"],
+        lowered=lowered,
+    )
+
+
+def verify_headers(
+    *,
+    headers: Mapping[str, str],
+    keys: Mapping[str, str],
+    region: str,
+    service: str = "execute-api",
+    now: dt.datetime,
+    max_skew_seconds: int = 300,
+) -> str:
+    """The checks of ``verify_request`` that need no body (for a body refused unread as too
+    large); return the access key id or raise ``SignatureError``. Not a full verification."""
+    return _check_headers(headers, keys, region, service, now, max_skew_seconds).key_id
+
+
+def verify_request(
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    keys: Mapping[str, str],
+    region: str,
+    service: str = "execute-api",
+    now: dt.datetime,
+    max_skew_seconds: int = 300,
+) -> str:
+    """Verify a SigV4-signed request; return its access key id or raise ``SignatureError``."""
+    checked = _check_headers(headers, keys, region, service, now, max_skew_seconds)
+    lowered = checked.lowered
+    signed_names = checked.signed.split(";")
     body_hash = hashlib.sha256(body).hexdigest()
     if "x-amz-content-sha256" in signed_names and not hmac.compare_digest(
         lowered["x-amz-content-sha256"].strip(), body_hash
@@ -202,12 +254,14 @@ def verify_request(
         data=body,
         headers=signed_headers,
     )
-    request.context["timestamp"] = amz_date
-    auth = SigV4Auth(BotocoreCredentials(key_id, secret), scope_service, scope_region)
+    request.context["timestamp"] = checked.amz_date
+    auth = SigV4Auth(
+        BotocoreCredentials(checked.key_id, checked.secret), checked.service, checked.region
+    )
     canonical = auth.canonical_request(request)
-    if auth.signed_headers(auth.headers_to_sign(request)) != match["signed"]:
+    if auth.signed_headers(auth.headers_to_sign(request)) != checked.signed:
         raise SignatureError("signed header set mismatch")
     expected = auth.signature(auth.string_to_sign(request, canonical), request)
-    if not hmac.compare_digest(expected, match["signature"]):
+    if not hmac.compare_digest(expected, checked.signature):
         raise SignatureError("signature mismatch")
-    return key_id
+    return checked.key_id

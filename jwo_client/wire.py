@@ -38,7 +38,8 @@ NOT_ALLOWED = "NOT_ALLOWED"
 OUT_OF_RANGE = "OUT_OF_RANGE"
 
 _TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|\+00:00)$"
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|\+00:00)$",
+    re.ASCII,  # ASCII digits only: int() would also read other Unicode digits
 )
 
 
@@ -46,11 +47,36 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose names are unique: a repeated name is ambiguous, so it is refused."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(name for name, _ in pairs if name in seen or seen.add(name))
+        raise ValueError(f"duplicate key {repeated!r}")
+    return obj
+
+
 def loads(body: bytes | str) -> Any:
-    """Parse JSON with decimals for fractional numbers; raise ``ValueError`` on bad input."""
+    """Parse JSON with decimals for fractional numbers; raise ``ValueError`` on bad input.
+
+    Every malformed input is a ``ValueError``: bad UTF-8, bad syntax, ``NaN``/``Infinity``,
+    a repeated object key, nesting too deep for the parser, or a number whose exponent is
+    beyond ``Decimal``'s range.
+    """
     if isinstance(body, bytes | bytearray):
         body = bytes(body).decode("utf-8")  # UnicodeDecodeError is a ValueError
-    return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+    try:
+        return json.loads(
+            body,
+            parse_float=Decimal,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_object,
+        )
+    except RecursionError as error:
+        raise ValueError("JSON nested too deeply") from error
+    except ArithmeticError as error:  # decimal.InvalidOperation for an out-of-range exponent
+        raise ValueError("JSON number out of range") from error
 
 
 def dumps(obj: Any) -> bytes:
@@ -95,10 +121,14 @@ def wire_amount_problem(value: Any, code: Any, *, allow_zero: bool) -> str | Non
         return OUT_OF_RANGE
     if number == 0:
         return None
-    normalized = number.normalize()
-    if -normalized.as_tuple().exponent > CURRENCY_EXPONENTS[code]:
+    # Exact digit arithmetic on the tuple: no Decimal context (precision 28, Emax 999999) may
+    # round a long or tiny amount into an acceptable one, or overflow into an exception.
+    _sign, digits, exponent = number.as_tuple()
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    decimals = max(0, -(int(exponent) + trailing_zeros))
+    if decimals > CURRENCY_EXPONENTS[code]:
         return BAD_FORMAT
-    if number >= Decimal(10) ** MAX_INTEGER_DIGITS:
+    if number.adjusted() >= MAX_INTEGER_DIGITS:
         return OUT_OF_RANGE
     return None
 

@@ -3,6 +3,8 @@ balances, CSV, dead letters, reset. Answers are JSON; errors are ``{"error": "..
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Any
 
 from jwo_client import wire
@@ -21,6 +23,18 @@ def _need_object(body: Any) -> dict:
     return body
 
 
+MAX_CLOCK_STEP_SECONDS = 100 * 366 * 86400  # a century: beyond it a datetime overflows
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
+        raise ValueError("advanceSeconds must be a number")
+    seconds = float(value)
+    if not math.isfinite(seconds) or abs(seconds) > MAX_CLOCK_STEP_SECONDS:
+        raise ValueError(f"advanceSeconds must be at most {MAX_CLOCK_STEP_SECONDS}")
+    return seconds
+
+
 def clock(sim: Any, method: str, body: Any) -> dict:
     if method == "POST":
         body = _need_object(body)
@@ -30,13 +44,8 @@ def clock(sim: Any, method: str, body: Any) -> dict:
                     moment = wire.parse_timestamp(body["setTo"]) if body.get("setTo") else None
                     sim.clock.set(moment, body.get("mode") or "frozen")
                 if "advanceSeconds" in body:
-                    seconds = body["advanceSeconds"]
-                    if isinstance(seconds, bool) or (
-                        not isinstance(seconds, int | float) and (not hasattr(seconds, "is_finite"))
-                    ):
-                        raise ValueError("advanceSeconds must be a number")
-                    sim.clock.advance(float(seconds))
-            except (ValueError, KeyError) as exc:
+                    sim.clock.advance(_seconds(body["advanceSeconds"]))
+            except (ValueError, KeyError, OverflowError) as exc:
                 raise ControlError(400, str(exc)) from exc
         sim.run_due()
         if body.get("wait", True):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
+import re
 import socket
 import struct
 import time
@@ -37,12 +38,26 @@ OPERATIONS = {
     "/v1/feedback/payment-status": feedback.report_payment_status,
 }
 MAX_BODY = 1024 * 1024
+READ_TIMEOUT_SECONDS = 30  # a caller that stalls mid-request loses its connection, not a thread
+_DIGITS = re.compile(r"[0-9]{1,12}")
+_HEX = re.compile(r"[0-9a-fA-F]{1,8}")
+
+
+class Unreadable(Exception):
+    """The body cannot be read safely (too large, bad framing): answered 4xx, connection closed."""
+
+    def __init__(self, problem: str, reason: str):
+        super().__init__(reason)
+        self.problem = problem
+        self.reason = reason
 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "jwo-sim/1.0"
     disable_nagle_algorithm = True  # one answer, no 40 ms delayed-ACK stall
+    timeout = READ_TIMEOUT_SECONDS
+    default_request_version = "HTTP/1.1"  # even a garbled request line gets a status line
     sim: Any = None  # set on the subclass made by make_server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -60,18 +75,87 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._handle("DELETE")
 
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_OPTIONS(self) -> None:
+        self._handle("OPTIONS")
+
+    def do_HEAD(self) -> None:
+        self.close_connection = True  # no body follows: let the caller see the end
+        self._handle("HEAD")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors found by ``http.server`` itself (bad request line, headers, unknown method):
+        a JSON body like every other answer, never the default HTML page."""
+        if code == 501:  # a method http.server has no handler for
+            code = 405
+        error = "InternalServerException" if code >= 500 else "BadRequestException"
+        payload = wire.dumps({"errorMsg": error})
+        try:
+            self.send_response(code, message)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if getattr(self, "command", None) != "HEAD":
+                self.wfile.write(payload)
+        except OSError:
+            pass
+        self.close_connection = True
+
     # plumbing -------------------------------------------------------------------------------
     def _read_body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if not length:
+        """The request body per RFC 9112 §6: chunked, or Content-Length, or empty."""
+        encodings = self.headers.get_all("Transfer-Encoding") or []
+        lengths = self.headers.get_all("Content-Length") or []
+        if encodings:
+            if lengths:
+                raise Unreadable("BAD_FORMAT", "both Transfer-Encoding and Content-Length")
+            if [e.strip().lower() for e in ",".join(encodings).split(",")] != ["chunked"]:
+                raise Unreadable("BAD_FORMAT", "unsupported Transfer-Encoding")
+            return self._read_chunked()
+        if not lengths:
             return b""
-        try:
-            size = int(length)
-        except ValueError:
-            size = -1
-        if size < 0 or size > MAX_BODY:
-            raise ApiError(400, {"errorMsg": "BadRequestException"})
-        return self.rfile.read(size)
+        values = {value.strip() for value in lengths}
+        if len(values) != 1:
+            raise Unreadable("BAD_FORMAT", "conflicting Content-Length headers")
+        text = values.pop()
+        if not _DIGITS.fullmatch(text):
+            raise Unreadable("BAD_FORMAT", "malformed Content-Length")
+        size = int(text)
+        if size > MAX_BODY:
+            raise Unreadable("TOO_LONG", f"body over {MAX_BODY} bytes")
+        body = self.rfile.read(size)
+        if len(body) != size:
+            raise ConnectionError("body ended early")
+        return body
+
+    def _read_chunked(self) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            if not line.endswith(b"\n"):
+                raise Unreadable("BAD_FORMAT", "malformed chunk size line")
+            size_text = line.split(b";", 1)[0].strip().decode("ascii", "replace")
+            if not _HEX.fullmatch(size_text):
+                raise Unreadable("BAD_FORMAT", "malformed chunk size")
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            total += size
+            if total > MAX_BODY:
+                raise Unreadable("TOO_LONG", f"body over {MAX_BODY} bytes")
+            chunk = self.rfile.read(size)
+            if len(chunk) != size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise Unreadable("BAD_FORMAT", "malformed chunk")
+            parts.append(chunk)
+        for _ in range(64):  # trailer section, ended by an empty line
+            trailer = self.rfile.readline(8192)
+            if trailer in (b"\r\n", b"\n", b""):
+                return b"".join(parts)
+        raise Unreadable("BAD_FORMAT", "too many trailer lines")
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = b"" if body is None else wire.dumps(body)
@@ -82,7 +166,8 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def _drop(self, hold_ms: int = 0) -> None:
         """Close with no answer: after ``hold_ms`` (a timeout) or at once (a reset)."""
@@ -95,11 +180,18 @@ class Handler(BaseHTTPRequestHandler):
             pass
         self.close_connection = True
 
+    def _is_control(self, path: str) -> bool:
+        return path.startswith(control_api.PREFIX + "/") or path == control_api.PREFIX
+
     def _handle(self, method: str) -> None:
         path = urlsplit(self.path).path
         try:
-            body = self._read_body()
-            if path.startswith(control_api.PREFIX + "/") or path == control_api.PREFIX:
+            try:
+                body = self._read_body()
+            except Unreadable as exc:
+                self._refuse_unreadable(path, exc)
+                return
+            if self._is_control(path):
                 self._control(method, path, body)
             else:
                 self._payment(method, path, body)
@@ -113,6 +205,28 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(500, {"errorMsg": "InternalServerException"})
             except OSError:
                 self.close_connection = True
+
+    def _refuse_unreadable(self, path: str, exc: Unreadable) -> None:
+        """A body not read: 403 if the signature headers alone already fail (§0.7 runs first),
+        else 400; the connection is closed since unread bytes may follow."""
+        close = {"Connection": "close"}
+        log.info("unreadable body on %s: %s", path, exc.reason)
+        if self._is_control(path):
+            self._send(400, {"error": f"unreadable body: {exc.reason}"}, close)
+            return
+        if self.sim.options.verify:
+            try:
+                sigv4.verify_headers(
+                    headers=dict(self.headers.items()),
+                    keys=self.sim.options.retailer_keys,
+                    region=self.sim.options.region,
+                    now=dt.datetime.now(dt.UTC),
+                )
+            except sigv4.SignatureError:
+                self._send(403, {"errorMsg": "AccessDeniedException"}, close)
+                return
+        problem = [{"field": "", "problem": exc.problem}]
+        self._send(400, {"errorMsg": "BadRequestException", "details": problem}, close)
 
     def _admin_allowed(self) -> bool:
         token = self.sim.options.admin_token
@@ -173,7 +287,8 @@ class Handler(BaseHTTPRequestHandler):
         if fault:
             self._fault(fault, key_id, path)
             return
-        delay = sim.faults.delay_ms(path)
+        with sim.lock:
+            delay = sim.faults.delay_ms(path)
         if delay:
             time.sleep(delay / 1000)
         if isinstance(answer, dict) and answer:

@@ -281,3 +281,38 @@ def test_parse_key_pairs():
 
 def test_credentials_repr_hides_the_secret():
     assert "retailer-secret" not in repr(CREDS)
+
+
+def test_verify_refuses_a_security_token_that_is_sent_but_not_signed():
+    """§0.7: with temporary credentials ``x-amz-security-token`` is sent *and signed*; a token
+    added outside the signature could be swapped by anyone on the path."""
+    headers = _sign()
+    headers["X-Amz-Security-Token"] = "injected"
+    with pytest.raises(SignatureError, match="x-amz-security-token is not signed"):
+        _verify(headers)
+
+
+def test_verify_headers_checks_everything_that_does_not_need_the_body():
+    """For a body too large to read, the key, scope and skew are still checked (403 first)."""
+    headers = _sign()
+    assert sigv4.verify_headers(headers=headers, keys=KEYS, region="us-east-1", now=NOW) == (
+        "AKIARETAILEREXAMPLE"
+    )
+    for broken, reason in (
+        ({**headers, "Authorization": "Bearer x"}, "malformed"),
+        (headers, "skew"),
+    ):
+        with pytest.raises(SignatureError, match=reason):
+            sigv4.verify_headers(
+                headers=broken,
+                keys=KEYS,
+                region="us-east-1",
+                now=NOW + dt.timedelta(seconds=301 if broken is headers else 0),
+            )
+
+
+def test_verify_takes_ascii_digits_only_in_x_amz_date():
+    headers = _sign()
+    headers["X-Amz-Date"] = "２0250502T171203Z"
+    with pytest.raises(SignatureError, match="malformed x-amz-date"):
+        _verify(headers)

@@ -134,3 +134,52 @@ def test_identifier_patterns():
 )
 def test_string_problem(value, problem):
     assert wire.string_problem(value, pattern=wire.ID_PATTERN) == problem
+
+
+# Robustness of the shared parser: any malformed body is a ValueError (→ 400), never another
+# exception that a view would turn into a 500 (contract §0.4, §0.5).
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+        b"1e9999999999999999999999",
+        b'{"amount": 1e-9999999999999999999999}',
+        b'{"a": -Infinity}',
+        b'{"a": 1, "a": 2}',
+        b'{"outer": {"x": "1", "x": "2"}}',
+    ],
+    ids=["nested-arrays", "nested-objects", "huge-exp", "tiny-exp", "-inf", "dup", "dup2"],
+)
+def test_loads_turns_every_malformed_body_into_value_error(body):
+    """§0.4: deep nesting, exponents beyond Decimal's range, non-finite constants and duplicate
+    keys (ambiguous once signed) are all malformed JSON."""
+    with pytest.raises(ValueError):
+        wire.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (Decimal("1e-999999999"), "BAD_FORMAT"),
+        (Decimal("1e-1000000"), "BAD_FORMAT"),
+        (Decimal("1e999999999"), "OUT_OF_RANGE"),
+        (Decimal("1e-999999999999999999"), "BAD_FORMAT"),
+        (Decimal("999999999.99"), None),
+        (Decimal("1." + "0" * 60 + "1"), "BAD_FORMAT"),
+        (Decimal("1500." + "0" * 60), None),
+        (Decimal("0E-1000000"), None),
+    ],
+)
+def test_wire_amount_problem_is_exact_whatever_the_exponent(value, problem):
+    """§0.5 rules 3–4, exactly: a tiny positive amount is never rounded to zero and accepted,
+    a huge one never overflows into an exception; Decimal's context plays no part."""
+    assert wire.wire_amount_problem(value, "USD", allow_zero=True) == problem
+
+
+def test_parse_timestamp_takes_ascii_digits_only():
+    """§0.4: ``YYYY-MM-DDTHH:MM:SSZ`` means ASCII digits; other Unicode digits are refused."""
+    with pytest.raises(ValueError):
+        wire.parse_timestamp("２０２５-05-02T17:00:00Z")
+    with pytest.raises(ValueError):
+        wire.parse_timestamp("2025-05-02T17:00:00.٣Z")
