@@ -19,7 +19,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
 
 from core.alerts import alert_raise
 from core.clock import now as business_now
@@ -217,7 +216,3 @@ def _book_difference(run, identity, currency, ours, theirs, detail) -> Reconcili
         theirs=theirs,
         detail=detail[:300],
     )
-
-
-def latest_run() -> ReconciliationRun | None:
-    return ReconciliationRun.objects.filter(~Q(finished_at=None)).order_by("-pk").first()

@@ -1,4 +1,5 @@
-"""End to end against the simulator, every root cause to every way out (AE-7.13, AE-7.16).
+"""End to end against the simulator, every root cause to every way out (AE-7.13, AE-7.14,
+AE-7.16).
 
 Amazon's side is the simulator subprocess; its gate asks our Shopper Authorization connector
 (the live test server) and sends its payment events there. The payment lifecycle (issue 5) turns
