@@ -20,7 +20,6 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError
 
 from core import clock
-from core.alerts import alert_raise
 from core.errors import FieldProblem, ValidationFailed
 from debt.enums import DENYING_LEVELS
 from debt.selectors import shopper_standing
@@ -42,6 +41,7 @@ from ..rules import (
     fallback_outcome,
     response_body,
 )
+from .fallback_alerts import gate_fallback_count
 from .recording import TripLink, decision_write
 
 logger = logging.getLogger("jwo.gate")
@@ -307,24 +307,9 @@ def _decision_row(request, context, inputs, outcome, body, **details) -> dict:
     }
 
 
-def _count_fallback(context: GateContext, reason: str | None, *, recorded: bool) -> None:
-    """Raise (or count one more occurrence of) the store's gate alert, within a small budget."""
-    kind = "gate.fallback" if reason else "gate.unrecorded"
+def _count_fallback(context: GateContext | None, reason: str | None, *, recorded: bool) -> None:
     store_id = context.store.store_id if context else "unknown"
-    try:
-        with statement_deadline(_setting_ms("GATE_ALERT_BUDGET_MS", 200)):
-            alert_raise(
-                key=f"{kind}:{store_id}",
-                kind=kind,
-                message=(
-                    f"Gate for store {store_id} answered with its fallback ({reason})"
-                    if reason
-                    else f"Gate for store {store_id} could not record a decision"
-                ),
-                context={"store_id": store_id, "reason": reason or "", "recorded": recorded},
-            )
-    except (BudgetExceeded, DatabaseError):
-        logger.exception("gate: could not raise the gate alert", extra={"store_id": store_id})
+    gate_fallback_count(store_id=store_id, reason=reason, recorded=recorded)
 
 
 def _answer_without_store(request: GateRequest, reason: str | None) -> GateAnswer:

@@ -6,6 +6,12 @@ PostgreSQL's data-modifying CTEs insert into several tables atomically; each lat
 only when the decision row was new, so a replayed ``gateAuthenticationEvent.id`` changes nothing
 and gets the stored response back from the same statement.
 
+Why a prepared statement with one JSON parameter: the statement is long (five inserts); parsing,
+quoting ~80 parameters and planning it on every decision cost more than the insert itself. It is
+prepared once per database connection (``PREPARE``) and executed with a single ``jsonb`` argument
+that ``jsonb_populate_record`` turns into table rows, so each decision sends a few hundred bytes
+and PostgreSQL reuses its plan.
+
 Why ``synchronous_commit = off`` for this transaction only: the decision log must not cost a disk
 flush per decision. The commit returns once the WAL record is in memory; the WAL writer flushes
 it within ~3 × ``wal_writer_delay`` (600 ms by default). Only a crash of the database server in
@@ -22,13 +28,13 @@ Columns come from the models, so fields the models add with a default are filled
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from django.contrib.postgres.fields import ArrayField
-from django.db import connection, models
+from django.db import ProgrammingError, connection, models
 from django.utils import timezone
 
 from core.models import AuditEntry
@@ -39,129 +45,101 @@ from ..models import GateDecision
 from ..policy_cache import STAMP_FROM, STAMP_SQL
 
 TRIP_CREATED_BY = "amazon:gate"
-_TEXT_FIELDS = (models.CharField, models.TextField)
+STATEMENT_NAME = "jwo_gate_record_v1"
+_UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name
+_prepared_on: weakref.WeakSet = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
-class _Column:
-    attname: str
-    column: str
-    param: str
-    placeholder: str
-    is_json: bool
-    field: models.Field
+class _Table:
+    key: str  # the key of this table's row in the JSON argument
+    model: type[models.Model]
+    fields: tuple[models.Field, ...]
 
-
-def _columns(model, prefix: str, expressions: dict[str, str]) -> list[_Column]:
-    columns = []
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        param = f"{prefix}_{field.attname}"
-        if field.attname in expressions:
-            placeholder = expressions[field.attname]
-        elif isinstance(field, models.JSONField):
-            placeholder = f"%({param})s::jsonb"
-        elif isinstance(field, _TEXT_FIELDS):
-            placeholder = f"%({param})s"
-        elif isinstance(field, models.DecimalField):
-            placeholder = f"%({param})s::numeric"
-        elif isinstance(field, ArrayField):
-            placeholder = f"%({param})s::text[]"
-        else:
-            placeholder = f"%({param})s::{field.db_type(connection)}"
-        columns.append(
-            _Column(
-                field.attname,
-                field.column,
-                param,
-                placeholder,
-                isinstance(field, models.JSONField),
-                field,
-            )
+    def insert(self, expressions: dict[str, str], source: str = "") -> str:
+        """``INSERT … SELECT`` from this table's row of the argument; ``expressions`` replace
+        columns computed in SQL (foreign keys to rows inserted by the same statement)."""
+        table = self.model._meta.db_table
+        names = ", ".join(field.column for field in self.fields)
+        values = ", ".join(
+            expressions.get(field.attname, f"r.{field.column}") for field in self.fields
         )
-    return columns
+        row = f"jsonb_populate_record(NULL::{table}, $1->'{self.key}') r"
+        return f"INSERT INTO {table} ({names}) SELECT {values} FROM {row}{source}"  # noqa: S608
+
+    def row(self, values: dict, wall_now: datetime) -> dict:
+        row = {}
+        for field in self.fields:
+            if field.attname in values:
+                value = values[field.attname]
+            elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                value = wall_now
+            else:
+                value = field.get_default()
+            row[field.column] = value.isoformat() if isinstance(value, datetime) else value
+        return row
 
 
-def _insert(table: str, columns: list[_Column]) -> tuple[str, str]:
-    names = ", ".join(column.column for column in columns)
-    values = ", ".join(column.placeholder for column in columns)
-    return f"INSERT INTO {table} ({names})", f"SELECT {values}"
-
-
-def _params(columns: list[_Column], values: dict, wall_now: datetime, out: dict) -> None:
-    for column in columns:
-        if column.placeholder.startswith("(SELECT"):
-            continue
-        field = column.field
-        if column.attname in values:
-            value = values[column.attname]
-        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            value = wall_now
-        else:
-            value = field.get_default()
-        if column.is_json:
-            value = wire.dumps(value).decode()
-        out[column.param] = value
+def _table(key: str, model) -> _Table:
+    fields = tuple(field for field in model._meta.concrete_fields if not field.primary_key)
+    return _Table(key, model, fields)
 
 
 @lru_cache(maxsize=1)
-def _statement() -> tuple[str, dict[str, list[_Column]]]:
+def _tables() -> dict[str, _Table]:
+    return {
+        "decision": _table("d", GateDecision),
+        "shopper": _table("s", Shopper),
+        "trip": _table("t", ShoppingTrip),
+        "audit": _table("a", AuditEntry),
+        "gate_event": _table("g", GateEvent),
+    }
+
+
+@lru_cache(maxsize=1)
+def statement_sql() -> str:
+    """The write, with ``$1`` the JSON argument (see ``decision_write``)."""
+    tables = _tables()
     decision_table = GateDecision._meta.db_table
     shopper_table = Shopper._meta.db_table
     trip_table = ShoppingTrip._meta.db_table
-    columns = {
-        "decision": _columns(GateDecision, "d", {}),
-        "shopper": _columns(Shopper, "s", {}),
-        "trip": _columns(ShoppingTrip, "t", {"shopper_id": "(SELECT id FROM shopper)"}),
-        "audit": _columns(AuditEntry, "a", {}),
-        "gate_event": _columns(
-            GateEvent,
-            "g",
-            {"trip_id": "(SELECT id FROM trip)", "shopper_id": "(SELECT id FROM shopper)"},
-        ),
-    }
-    decision_insert, decision_values = _insert(decision_table, columns["decision"])
-    shopper_insert, shopper_values = _insert(shopper_table, columns["shopper"])
-    trip_insert, trip_values = _insert(trip_table, columns["trip"])
-    audit_insert, audit_values = _insert(AuditEntry._meta.db_table, columns["audit"])
-    event_insert, event_values = _insert(GateEvent._meta.db_table, columns["gate_event"])
+    decided = " WHERE EXISTS (SELECT 1 FROM decision)"
     keep_first = ", ".join(
         f"{name} = COALESCE({trip_table}.{name}, EXCLUDED.{name})"
         for name in ("shopper_id", "preauth_amount", "preauth_at", "preauth_deadline", "settle_by")
     )
-    trip_conflict = f"ON CONFLICT (store_id, shopping_trip_id) DO UPDATE SET {keep_first}"
-    # Table and column names come from the models; every value is a bound parameter.
-    sql = f"""
+    shopper_id = {"shopper_id": "(SELECT id FROM shopper)"}
+    # Table and column names come from the models; every value comes from the JSON argument.
+    return f"""
 WITH guard AS (
-  SELECT ({STAMP_SQL} = %(stamp)s OR %(unguarded)s) AS ok
-  FROM {STAMP_FROM} WHERE s.id = %(store_pk)s
+  SELECT ({STAMP_SQL} = $1->>'stamp' OR ($1->>'unguarded')::boolean) AS ok
+  FROM {STAMP_FROM} WHERE s.id = ($1->>'store_pk')::bigint
 ), decision AS (
-  {decision_insert} {decision_values} WHERE (SELECT ok FROM guard)
+  {tables["decision"].insert({}, " WHERE (SELECT ok FROM guard)")}
   ON CONFLICT (gate_event_id) DO NOTHING RETURNING id
 ), shopper_new AS (
-  {shopper_insert} {shopper_values} WHERE EXISTS (SELECT 1 FROM decision)
+  {tables["shopper"].insert({}, decided)}
   ON CONFLICT (identity_id) DO NOTHING RETURNING id
 ), shopper AS (
   (SELECT id FROM shopper_new)
-  UNION ALL (SELECT id FROM {shopper_table} WHERE identity_id = %(s_identity_id)s) LIMIT 1
+  UNION ALL (SELECT id FROM {shopper_table} WHERE identity_id = $1->'s'->>'identity_id') LIMIT 1
 ), trip AS (
-  {trip_insert} {trip_values} WHERE EXISTS (SELECT 1 FROM decision)
-  {trip_conflict}, updated_at = EXCLUDED.updated_at
+  {tables["trip"].insert(shopper_id, decided)}
+  ON CONFLICT (store_id, shopping_trip_id) DO UPDATE SET {keep_first},
+    updated_at = EXCLUDED.updated_at
   RETURNING id, (xmax = 0) AS inserted
 ), audit AS (
-  {audit_insert} {audit_values} FROM trip WHERE trip.inserted
+  {tables["audit"].insert({}, ", trip WHERE trip.inserted")}
 ), gate_event AS (
-  {event_insert} {event_values} WHERE EXISTS (SELECT 1 FROM decision)
+  {tables["gate_event"].insert({**shopper_id, "trip_id": "(SELECT id FROM trip)"}, decided)}
   ON CONFLICT (gate_event_id) DO NOTHING
 ), commit_mode AS (
-  SELECT set_config('synchronous_commit', %(synchronous_commit)s, true) AS value
+  SELECT set_config('synchronous_commit', $1->>'synchronous_commit', true) AS value
 )
 SELECT (SELECT id FROM decision), (SELECT ok FROM guard),
-  (SELECT response::text FROM {decision_table} WHERE gate_event_id = %(d_gate_event_id)s),
+  (SELECT response::text FROM {decision_table} WHERE gate_event_id = $1->'d'->>'gate_event_id'),
   (SELECT value FROM commit_mode)
 """  # noqa: S608
-    return sql, columns
 
 
 @dataclass(frozen=True)
@@ -191,6 +169,81 @@ class WriteResult:
     stored_response: str | None  # the JSON text of an earlier decision for this event id
 
 
+def _argument(decision, link: TripLink, stamp, guarded, business_now, synchronous_commit) -> bytes:
+    tables = _tables()
+    wall_now = timezone.now()
+    preauth = str(link.preauth_amount) if link.preauth_amount else ""
+    return wire.dumps(
+        {
+            "stamp": stamp,
+            "unguarded": not guarded,
+            "store_pk": link.store_pk,
+            "synchronous_commit": "on" if synchronous_commit else "off",
+            "d": tables["decision"].row(decision, wall_now),
+            "s": tables["shopper"].row(
+                {"identity_id": link.identity_id, "first_seen_at": business_now}, wall_now
+            ),
+            "t": tables["trip"].row(
+                {
+                    "store_id": link.store_pk,
+                    "shopping_trip_id": link.shopping_trip_id,
+                    "state": link.state,
+                    "currency": link.currency,
+                    "preauth_amount": link.preauth_amount,
+                    "preauth_at": link.preauth_at,
+                    "preauth_deadline": link.preauth_deadline,
+                    "settle_by": link.settle_by,
+                    "state_changed_at": business_now,
+                },
+                wall_now,
+            ),
+            "a": tables["audit"].row(
+                {
+                    "entity": "trip",
+                    "entity_id": f"{link.store_pk}:{link.shopping_trip_id}",
+                    "action": "created",
+                    "to_state": link.state,
+                    "actor": TRIP_CREATED_BY,
+                    "context": {"preauth_amount": preauth, "gate_event_id": link.gate_event_id},
+                    "business_time": business_now,
+                },
+                wall_now,
+            ),
+            "g": tables["gate_event"].row(
+                {
+                    "gate_event_id": link.gate_event_id,
+                    "store_id": link.store_pk,
+                    "event_type": link.event_type,
+                    "interaction_type": link.interaction_type,
+                    "occurred_at": link.event_time,
+                    "authorized": link.authorized,
+                    "preauth_amount": link.preauth_amount,
+                    "currency": link.currency,
+                },
+                wall_now,
+            ),
+        }
+    )
+
+
+def _execute(cursor, argument: str) -> tuple:
+    """EXECUTE the prepared write, preparing it first on a connection that has not seen it."""
+    raw = connection.connection
+    if raw not in _prepared_on:
+        cursor.execute(f"PREPARE {STATEMENT_NAME}(jsonb) AS {statement_sql()}")
+        _prepared_on.add(raw)
+    try:
+        cursor.execute(f"EXECUTE {STATEMENT_NAME}(%s)", [argument])
+    except ProgrammingError as error:
+        if getattr(error.__cause__, "sqlstate", None) != _UNDEFINED_STATEMENT:
+            raise
+        _prepared_on.discard(raw)  # DISCARD ALL or a pooler dropped it: prepare again
+        cursor.execute(f"PREPARE {STATEMENT_NAME}(jsonb) AS {statement_sql()}")
+        _prepared_on.add(raw)
+        cursor.execute(f"EXECUTE {STATEMENT_NAME}(%s)", [argument])
+    return cursor.fetchone()
+
+
 def decision_write(
     *,
     decision: dict,
@@ -201,72 +254,9 @@ def decision_write(
     synchronous_commit: bool,
 ) -> WriteResult:
     """Insert the decision and its trip link in one statement (see the module docstring)."""
-    sql, columns = _statement()
-    wall_now = timezone.now()
-    params: dict = {
-        "stamp": stamp,
-        "unguarded": not guarded,
-        "store_pk": link.store_pk,
-        "synchronous_commit": "on" if synchronous_commit else "off",
-    }
-    _params(columns["decision"], decision, wall_now, params)
-    _params(
-        columns["shopper"],
-        {"identity_id": link.identity_id, "first_seen_at": business_now},
-        wall_now,
-        params,
-    )
-    _params(
-        columns["trip"],
-        {
-            "store_id": link.store_pk,
-            "shopping_trip_id": link.shopping_trip_id,
-            "state": link.state,
-            "currency": link.currency,
-            "preauth_amount": link.preauth_amount,
-            "preauth_at": link.preauth_at,
-            "preauth_deadline": link.preauth_deadline,
-            "settle_by": link.settle_by,
-            "state_changed_at": business_now,
-        },
-        wall_now,
-        params,
-    )
-    _params(
-        columns["audit"],
-        {
-            "entity": "trip",
-            "entity_id": f"{link.store_pk}:{link.shopping_trip_id}",
-            "action": "created",
-            "to_state": link.state,
-            "actor": TRIP_CREATED_BY,
-            "context": {
-                "preauth_amount": str(link.preauth_amount) if link.preauth_amount else "",
-                "gate_event_id": link.gate_event_id,
-            },
-            "business_time": business_now,
-        },
-        wall_now,
-        params,
-    )
-    _params(
-        columns["gate_event"],
-        {
-            "gate_event_id": link.gate_event_id,
-            "store_id": link.store_pk,
-            "event_type": link.event_type,
-            "interaction_type": link.interaction_type,
-            "occurred_at": link.event_time,
-            "authorized": link.authorized,
-            "preauth_amount": link.preauth_amount,
-            "currency": link.currency,
-        },
-        wall_now,
-        params,
-    )
+    argument = _argument(decision, link, stamp, guarded, business_now, synchronous_commit)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        decision_id, guard_ok, stored, _mode = cursor.fetchone()
+        decision_id, guard_ok, stored, _mode = _execute(cursor, argument.decode())
     if decision_id is not None:
         return WriteResult(written=True, stale=False, stored_response=None)
     if stored is not None:
