@@ -14,11 +14,9 @@ import time
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
 from jwo_client import sigv4, wire
 
-from . import csv_reports, events, feedback, profiles
+from . import csv_reports, deadline_http, events, feedback, profiles
 
 log = logging.getLogger("jwo_sim.connectors")
 
@@ -39,7 +37,10 @@ class ControlError(Exception):
 def post_signed(
     sim: Any, base_url: str, path: str, payload: dict, timeout: float
 ) -> tuple[int | None, Any, str | None, float]:
-    """POST with SigV4 and outbound faults; return (status, parsed body, error, latency ms)."""
+    """POST with SigV4 and outbound faults; return (status, parsed body, error, latency ms).
+
+    ``timeout`` is an overall deadline (connect, send, and the whole answer), so a retailer that
+    trickles its answer is cut off at 2 s at the gate (§2.3) and at 10 s for an order (§1.6)."""
     url = base_url.rstrip("/") + path
     body = wire.dumps(payload)
     headers = {"Content-Type": "application/json"}
@@ -58,18 +59,20 @@ def post_signed(
         return fault.status, None, f"injected {fault.describe()}", 0.0
     status, parsed, error = None, None, None
     try:
-        response = sim.http.post(url, content=body, headers=headers, timeout=timeout)
-        status = response.status_code
+        response = deadline_http.post(url, body, headers, timeout)
+        status = response.status
         try:
             parsed = wire.loads(response.content) if response.content else None
         except ValueError:
             parsed = None
-        retry_after = response.headers.get("Retry-After")
-        if retry_after and retry_after.isdigit():
+        retry_after = response.headers.get("retry-after", "")
+        if retry_after.isascii() and retry_after.isdigit():
             parsed = {"__retryAfter": int(retry_after), "body": parsed}
-    except httpx.TimeoutException:
+    except deadline_http.DeadlineExceeded:
         error = "timeout"
-    except httpx.HTTPError as exc:
+    except deadline_http.BadResponse as exc:
+        error = f"bad response: {exc}"
+    except OSError as exc:
         error = f"connection error: {type(exc).__name__}"
     latency = (time.monotonic() - started) * 1000
     if fault:

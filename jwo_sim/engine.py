@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
 from jwo_client import wire
 from jwo_client.sigv4 import Credentials
 
@@ -123,7 +121,6 @@ class Simulator:
         self.clock = BusinessClock(self.database)
         self.rng = random.Random(options.seed)
         self.faults = faults.Faults(self)
-        self.http = httpx.Client(timeout=10.0)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._cond = threading.Condition()

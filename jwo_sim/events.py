@@ -14,9 +14,9 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
 from jwo_client import wire
+
+from . import deadline_http
 
 log = logging.getLogger("jwo_sim.events")
 
@@ -152,13 +152,13 @@ def _deliver(sim: Any, row: dict) -> None:
         status, error = (fault.status, f"injected {fault.describe()}")
     else:
         try:
-            response = sim.http.post(
-                url, content=row["envelope"].encode(), headers=headers, timeout=DELIVERY_TIMEOUT
-            )
-            status = response.status_code
-        except httpx.TimeoutException:
+            response = deadline_http.post(url, row["envelope"].encode(), headers, DELIVERY_TIMEOUT)
+            status = response.status
+        except deadline_http.DeadlineExceeded:
             error = "timeout"
-        except httpx.HTTPError as exc:
+        except deadline_http.BadResponse as exc:
+            error = f"bad response: {exc}"
+        except OSError as exc:
             error = f"connection error: {type(exc).__name__}"
         if fault:
             status, error = fault.status, f"injected {fault.describe()} (delivered)"

@@ -3,6 +3,10 @@
 It verifies the simulator's SigV4 signature on ``/v1/fraudandabuse/shopperauthorization`` and
 ``/v1/order/purchases`` and the ``x-api-key`` on ``/v1/events/jwo``, records every request,
 and answers what the test programs (``fa``, ``order``, ``event_statuses``).
+
+An answer is ``(status, body)``, ``(status, body, delay_s)`` or ``(status, body, delay_s,
+Trickle(...))``: a trickled answer is written a byte at a time, to prove that the simulator's
+deadlines are overall deadlines and not per-read timeouts.
 """
 
 from __future__ import annotations
@@ -11,13 +15,25 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from jwo_client import sigv4, wire
 
 EVENT_KEY = "event-key-1"
-Answer = tuple[int, Any] | tuple[int, Any, float]
+
+
+@dataclass(frozen=True)
+class Trickle:
+    """Write the answer slowly: ``every`` seconds between bytes, from the status line on
+    (``head=True``) or only in the body."""
+
+    every: float
+    head: bool = False
+
+
+Answer = tuple[int, Any] | tuple[int, Any, float] | tuple[int, Any, float, Trickle]
 
 
 class StubRetailer:
@@ -40,15 +56,24 @@ class StubRetailer:
                 status, answer, *rest = stub.handle(self.path, dict(self.headers.items()), body)
                 if rest and rest[0]:
                     time.sleep(rest[0])
+                trickle = rest[1] if len(rest) > 1 else None
                 payload = b"" if answer is None else wire.dumps(answer)
+                head = (
+                    f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(payload)}\r\n\r\n"
+                ).encode()
                 try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
+                    if trickle is None:
+                        self.wfile.write(head + payload)
+                        return
+                    if not trickle.head:
+                        self.wfile.write(head)
+                    for byte in (head if trickle.head else b"") + payload:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(trickle.every)
                 except OSError:
-                    pass
+                    self.close_connection = True
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -61,6 +86,7 @@ class StubRetailer:
             self.fa: Callable[[dict], Answer] = self.default_fa
             self.order: Callable[[dict], Answer] = self.default_order
             self.event_statuses: list[int] = []
+            self.event_trickle: Trickle | None = None
             self.fa_requests: list[dict] = []
             self.order_requests: list[dict] = []
             self.events: list[dict] = []
@@ -94,7 +120,10 @@ class StubRetailer:
                 self.event_attempts.append((status, envelope))
                 if status == 200:
                     self.events.append(envelope)
-            return status, {"status": "ACCEPTED"} if status == 200 else {"errorMsg": "x"}
+            answer = {"status": "ACCEPTED"} if status == 200 else {"errorMsg": "x"}
+            if self.event_trickle is not None:
+                return status, answer, 0, self.event_trickle
+            return status, answer
         try:
             sigv4.verify_request(
                 method="POST",
