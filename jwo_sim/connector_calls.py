@@ -88,11 +88,22 @@ def _unwrap(parsed: Any) -> tuple[Any, int | None]:
 
 # gate ------------------------------------------------------------------------------------------
 def _valid_decision(answer: Any, currency: str) -> bool:
+    """Whether a 200 follows §2.2; a broken one makes Amazon apply its own advice (§2.3)."""
     if not isinstance(answer, dict) or not isinstance(answer.get("shopperAuthorized"), bool):
         return False
+    risks = answer.get("shopperRisks")
+    if risks is not None and (
+        not isinstance(risks, list) or not all(isinstance(risk, str) for risk in risks)
+    ):
+        return False
+    reason = answer.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 255):
+        return False
+    if not answer["shopperAuthorized"]:
+        return True  # conditions are ignored in a deny (§2.2)
     conditions = answer.get("authorizationConditions")
-    if not answer["shopperAuthorized"] or not conditions:
-        return conditions is None or isinstance(conditions, list)
+    if conditions is None or conditions == []:
+        return True
     if not isinstance(conditions, list) or len(conditions) != 1:
         return False
     condition = conditions[0]

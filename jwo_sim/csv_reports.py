@@ -85,25 +85,34 @@ def payment_row(
     )
 
 
-def cart_rows(sim: Any, trip: dict, cart_items: list[dict], at: dt.datetime) -> None:
+def cart_rows(sim: Any, trip: dict, cart_items: list, at: dt.datetime) -> None:
+    """One ``CART_LINE`` row per line; a malformed line (sent on purpose, to rehearse the
+    retailer's 400s) is written with what can be read from it."""
     for index, item in enumerate(cart_items):
-        line = item.get("lineItemId") or str(index)
-        quantity = item.get("quantity") or {}
+        item = item if isinstance(item, dict) else {}
+        quantity = item.get("quantity") if isinstance(item.get("quantity"), dict) else {}
+        line_id = _text(item.get("lineItemId"))
         _queue(
             sim,
             trip,
             {
-                "record_id": f"{trip['tripId']}:L:{line}",
+                "record_id": f"{trip['tripId']}:L:{line_id or index}",
                 "record_version": 1,
                 "record_type": "CART_LINE",
                 "event_time_utc": wire.format_timestamp(at),
-                "line_item_id": item.get("lineItemId") or "",
-                "item_id": item.get("id", ""),
-                "item_type": item.get("type", ""),
-                "quantity_value": quantity.get("value", ""),
-                "quantity_unit": quantity.get("unit", ""),
+                "line_item_id": line_id,
+                "item_id": _text(item.get("id")),
+                "item_type": _text(item.get("type")),
+                "quantity_value": _text(quantity.get("value")),
+                "quantity_unit": _text(quantity.get("unit")),
             },
         )
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else wire.dumps(value).decode()
 
 
 def _path(target: str, store_id: str, at: dt.datetime, sequence: int) -> str:

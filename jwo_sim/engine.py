@@ -72,10 +72,13 @@ def normalize_store(raw: Any, existing: dict | None) -> dict:
     """Validate a ``PUT /_sim/v1/stores/{id}`` body over the defaults (contract §8.1)."""
     if not isinstance(raw, dict):
         raise ValueError("body must be a JSON object")
+    unknown = sorted(set(raw) - set(STORE_DEFAULTS))
+    if unknown:
+        raise ValueError(
+            f"unknown store keys {', '.join(unknown)}; allowed: {', '.join(STORE_DEFAULTS)}"
+        )
     config = dict(existing or STORE_DEFAULTS)
-    for key, value in raw.items():
-        if key in STORE_DEFAULTS:
-            config[key] = value
+    config.update(raw)
     currency = config["currency"]
     if currency not in wire.CURRENCY_EXPONENTS:
         raise ValueError("currency must be one of " + ", ".join(wire.CURRENCY_EXPONENTS))

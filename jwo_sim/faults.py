@@ -51,6 +51,7 @@ class Fault:
     phase: str
     hold_ms: int
     retry_after: int | None = None
+    echo: bool = False  # a strict429 repeat inside a lockout: it must not extend the lockout
 
     def describe(self) -> str:
         return f"{self.status or self.kind}/{self.phase}"
@@ -126,14 +127,21 @@ def _script_entry(item: Any) -> dict:
     if phase not in ("before", "after"):
         raise ValueError("script phase must be before or after")
     hold = item.get("holdMs", DEFAULT_HOLD_MS)
+    if isinstance(hold, bool) or not isinstance(hold, int) or hold < 0:
+        raise ValueError("script holdMs must be a non-negative integer")
+    retry_after = item.get("retryAfter")
+    if retry_after is not None and (
+        isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 1
+    ):
+        raise ValueError("script retryAfter must be a positive integer (seconds)")
     return {
         "path": item["path"],
         "kind": kind,
         "status": status if kind == "status" else None,
         "count": count,
         "phase": phase,
-        "holdMs": int(hold),
-        "retryAfter": item.get("retryAfter"),
+        "holdMs": hold,
+        "retryAfter": retry_after,
     }
 
 
@@ -173,7 +181,7 @@ class Faults:
         if not self.config["strict429"]:
             return None
         remaining = max(1, math.ceil((until - now).total_seconds()))
-        return Fault("status", 429, "before", 0, retry_after=remaining)
+        return Fault("status", 429, "before", 0, retry_after=remaining, echo=True)
 
     def pick(self, path: str) -> Fault | None:
         """The fault for this call, if any: the scripted queue first, then probabilities."""

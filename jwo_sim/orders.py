@@ -24,7 +24,12 @@ from .connector_calls import (
     post_signed,
 )
 
-FINAL_REJECT = {400, 403, 409}
+FINAL_REJECT = {400, 403, 409}  # named by §1.6; any other 4xx but 429 is final as well
+
+
+def _is_final_rejection(status: int | None) -> bool:
+    """§1.6 retries 429, 5xx, timeouts and connection errors only."""
+    return status is not None and 400 <= status < 500 and status != 429
 
 
 def _auth_events(trip: dict, body: dict, start: str) -> list[dict]:
@@ -149,7 +154,7 @@ def deliver(sim: Any, trip_id: str, at: dt.datetime | None = None) -> dict:
             order.update(status="DELIVERED", purchaseId=answer["purchaseId"], nextAttemptAt=None)
             if first:
                 csv_reports.cart_rows(sim, trip, order["payload"]["cartItems"], now)
-        elif status in FINAL_REJECT:
+        elif _is_final_rejection(status):
             order.update(status="ORDER_REJECTED", nextAttemptAt=None)
             trip["orderRejected"] = True
         else:

@@ -145,6 +145,8 @@ def refund(sim: Any, body: dict) -> tuple[int, dict | None]:
     trip = sim.database.get_trip(trip_id)
     if trip is None or trip["storeId"] != store_id or not trip.get("exists"):
         raise unknown_trip()
+    if trip["state"] == "EXPIRED":  # §7: an expired trip has no refunds to replay
+        raise trip_expired()
     fingerprint = [store_id, trip_id, str(amount.normalize()), trip["currency"], reason]
     owner = sim.database.execute(
         "SELECT trip_id FROM refund_ids WHERE refund_request_id = ?", (refund_id,)
@@ -156,8 +158,6 @@ def refund(sim: Any, body: dict) -> tuple[int, dict | None]:
         if stored is None or stored["fingerprint"] != fingerprint:
             raise bad_request([{"field": "refundRequestId", "problem": "DUPLICATE"}])
         return 200, {"reconciliationId": stored["reconciliationId"]}
-    if trip["state"] == "EXPIRED":
-        raise trip_expired()
     if trip["state"] not in REFUNDABLE:
         raise _state_error(f"refund not allowed in {trip['state']}")
     now = sim.now()

@@ -350,8 +350,8 @@ class Handler(BaseHTTPRequestHandler):
         if fault.status == 429:
             retry_after = fault.retry_after or int(headers["Retry-After"])
             headers["Retry-After"] = str(retry_after)
-            with self.sim.lock:
-                if fault.retry_after is None or fault.retry_after == 600:
+            if not fault.echo:
+                with self.sim.lock:
                     self.sim.faults.note_429(key_id, path, retry_after)
         self._send(fault.status, body, headers)
 
