@@ -33,10 +33,19 @@ class VersionRules:
 
 
 @dataclass(frozen=True, slots=True)
+class ProductRef:
+    """A product as identification needs it (no model instance: carts can be large)."""
+
+    pk: int
+    sku: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ProductMatch:
     """A cart item identified as a product, with its rule in the version or why it has none."""
 
-    product: Product
+    product: ProductRef
     rule: ProductRule | None
     problem: str | None
 
@@ -122,51 +131,55 @@ def version_rules(version: PriceVersion) -> VersionRules:
 
 
 def products_identify(
-    *, skus: Iterable[str], scan_codes: Iterable[str]
-) -> tuple[dict[str, Product], dict[str, Product]]:
-    """Products by SKU and by scan code: at most two queries."""
-    skus, scan_codes = set(skus), set(scan_codes)
-    by_sku = {p.sku: p for p in Product.objects.filter(sku__in=skus)} if skus else {}
-    by_code = {}
+    *, skus: Iterable[str], scan_codes: Iterable[str], pks: Iterable[int] = ()
+) -> tuple[dict[str, ProductRef], dict[str, ProductRef], dict[int, ProductRef]]:
+    """Products by SKU, by scan code and by id: at most three queries, no model instances."""
+    skus, scan_codes, pks = set(skus), set(scan_codes), set(pks)
+    by_sku, by_code, by_pk = {}, {}, {}
+    if skus:
+        rows = Product.objects.filter(sku__in=skus).values_list("pk", "sku", "active")
+        by_sku = {sku: ProductRef(pk, sku, active) for pk, sku, active in rows}
     if scan_codes:
-        by_code = {
-            code.code: code.product
-            for code in ScanCode.objects.filter(code__in=scan_codes).select_related("product")
-        }
-    return by_sku, by_code
+        rows = ScanCode.objects.filter(code__in=scan_codes).values_list(
+            "code", "product_id", "product__sku", "product__active"
+        )
+        by_code = {code: ProductRef(pk, sku, active) for code, pk, sku, active in rows}
+    if pks:
+        rows = Product.objects.filter(pk__in=pks).values_list("pk", "sku", "active")
+        by_pk = {pk: ProductRef(pk, sku, active) for pk, sku, active in rows}
+    return by_sku, by_code, by_pk
 
 
 def product_matches(
-    *, version_rules_: VersionRules, products: Iterable[Product]
+    *, version_rules_: VersionRules, products: Iterable[ProductRef]
 ) -> dict[int, ProductMatch]:
     """Each product's rule in the version (one query), or why it cannot be priced."""
     products = {product.pk: product for product in products}
-    prices = {
-        price.product_id: price
-        for price in ProductPrice.objects.filter(
-            version_id=version_rules_.version.pk, product_id__in=list(products)
-        ).select_related("tax_category", "category")
-    }
+    rows = ProductPrice.objects.filter(
+        version_id=version_rules_.version.pk, product_id__in=list(products)
+    ).values_list("product_id", "sale_unit", "unit_price", "tax_category__code", "category__code")
+    prices = {row[0]: row[1:] for row in rows}
     matches = {}
     for product_id, product in products.items():
         if not product.active:
             matches[product_id] = ProductMatch(product, None, INACTIVE)
             continue
         price = prices.get(product_id)
-        rate = version_rules_.tax_rates.get(price.tax_category.code) if price else None
+        rate = version_rules_.tax_rates.get(price[2]) if price else None
         if price is None or rate is None:
             matches[product_id] = ProductMatch(product, None, NO_PRICE)
             continue
+        sale_unit, unit_price, tax_code, category_code = price
         matches[product_id] = ProductMatch(
             product,
             ProductRule(
                 sku=product.sku,
-                sale_unit=price.sale_unit,
-                unit_price=price.unit_price,
-                tax_category=price.tax_category.code,
+                sale_unit=sale_unit,
+                unit_price=unit_price,
+                tax_category=tax_code,
                 tax_rate=rate,
-                category=price.category.code if price.category else None,
-                product_id=product.pk,
+                category=category_code,
+                product_id=product_id,
             ),
             None,
         )

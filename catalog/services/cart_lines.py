@@ -2,7 +2,8 @@
 
 Identification: a ``SKU`` item by its SKU, a ``SCANCODE`` item by its scan code; either falls back
 to the item's UPC external identifiers. Staff decisions from the bad-cart queue (map to a product,
-price by hand, drop) override identification. Four queries at most, whatever the cart's size.
+price by hand, drop) override identification. Three queries at most (four with staff
+mappings), whatever the cart's size, and no model instances.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..models import Product
-from ..selectors import VersionRules, product_matches, products_identify
+from ..selectors import ProductRef, VersionRules, product_matches, products_identify
 from .pricing_types import NO_PRICE, UNKNOWN_ITEM, CartLine, ManualPrice
 
 
@@ -34,17 +34,16 @@ class CartItem:
 @dataclass(frozen=True, slots=True)
 class BuiltCart:
     lines: list[CartLine]
-    products: dict[str, Product | None]  # line key -> identified product
+    products: dict[str, ProductRef | None]  # line key -> identified product
 
 
 def cart_lines_build(*, rules: VersionRules | None, items: Sequence[CartItem]) -> BuiltCart:
     skus = {item.item_id for item in items if item.item_type == "SKU"}
     codes = {item.item_id for item in items if item.item_type == "SCANCODE"}
     codes.update(code for item in items for code in item.external_ids)
-    by_sku, by_code = products_identify(skus=skus, scan_codes=codes)
     mapped_ids = {item.mapped_product_id for item in items if item.mapped_product_id}
-    mapped = {product.pk: product for product in Product.objects.filter(pk__in=mapped_ids)}
-    identified: dict[str, Product | None] = {}
+    by_sku, by_code, mapped = products_identify(skus=skus, scan_codes=codes, pks=mapped_ids)
+    identified: dict[str, ProductRef | None] = {}
     for item in items:
         identified[item.key] = _identify(item, by_sku, by_code, mapped)
     matches = {}
@@ -79,7 +78,7 @@ def cart_lines_build(*, rules: VersionRules | None, items: Sequence[CartItem]) -
     return BuiltCart(lines=lines, products=identified)
 
 
-def _identify(item: CartItem, by_sku, by_code, mapped) -> Product | None:
+def _identify(item: CartItem, by_sku, by_code, mapped) -> ProductRef | None:
     if item.mapped_product_id:
         return mapped.get(item.mapped_product_id)
     source = by_sku if item.item_type == "SKU" else by_code

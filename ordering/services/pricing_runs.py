@@ -13,8 +13,8 @@ from datetime import datetime
 
 from django.db import connection
 
-from catalog.models import PriceVersion, Product
-from catalog.selectors import price_version_in_force, version_rules
+from catalog.models import PriceVersion
+from catalog.selectors import ProductRef, price_version_in_force, version_rules
 from catalog.services.cart_lines import CartItem, cart_lines_build
 from catalog.services.pricing import price_cart
 from catalog.services.pricing_types import PricingContext, PricingResult, PricingRules
@@ -31,7 +31,7 @@ _IN_FORCE = object()
 class PricingRun:
     version: PriceVersion | None
     result: PricingResult
-    products: dict[str, Product | None]
+    products: dict[str, ProductRef | None]
 
 
 def _lock_shopper_promotions(shopper: Shopper) -> None:
@@ -100,6 +100,11 @@ PRICE_FIELDS = [
 ]
 
 
+def _product_id(run: PricingRun, key: str) -> int | None:
+    product = run.products.get(key)
+    return product.pk if product is not None else None
+
+
 def _discount_rows(lines: list[PurchaseLine], run: PricingRun) -> list[LineDiscount]:
     by_key = {line.line_key: line for line in lines}
     rows = []
@@ -134,7 +139,7 @@ def purchase_lines_create(*, purchase: Purchase, items, run: PricingRun) -> list
             external_ids=[
                 {"id": identifier, "type": kind} for kind, identifier in item.external_ids
             ],
-            product=run.products.get(item.key),
+            product_id=_product_id(run, item.key),
             **_price_fields(results[item.key]),
         )
         for item in items
@@ -152,7 +157,7 @@ def purchase_lines_reprice(*, lines: list[PurchaseLine], run: PricingRun) -> Non
     for line in lines:
         for name, value in _price_fields(results[line.line_key]).items():
             setattr(line, name, value)
-        line.product = run.products.get(line.line_key)
+        line.product_id = _product_id(run, line.line_key)
     PurchaseLine.objects.bulk_update(lines, PRICE_FIELDS)
     LineDiscount.objects.filter(line__in=lines).delete()
     discounts = _discount_rows(lines, run)
