@@ -153,9 +153,12 @@ def route(sim: Any, method: str, path: str, body: Any) -> tuple[int, Any]:
             return 200, {"balances": sim.database.balances(parts[1])}
     if head == "csv" and parts[1:] == ["flush"] and method == "POST":
         body = _need_object(body)
+        store_id = body.get("storeId")
+        if store_id is not None and not isinstance(store_id, str):
+            raise ControlError(400, "storeId must be a string")
         sim.run_due()
         with sim.lock:
-            return 200, {"files": csv_reports.flush(sim, body.get("storeId"))}
+            return 200, {"files": csv_reports.flush(sim, store_id)}
     if head == "events" and parts[1:] == ["dead-letter"] and method == "GET":
         with sim.lock:
             return 200, {"events": events.dead_letter(sim)}

@@ -99,7 +99,9 @@ def normalize(raw: Any) -> dict:
         elif key == "script":
             config["script"] = [_script_entry(item) for item in value or []]
         elif key == "strict429":
-            config["strict429"] = bool(value)
+            if not isinstance(value, bool):
+                raise ValueError("strict429 must be true or false")
+            config["strict429"] = value
         elif key in ("events", "csv"):
             allowed = EVENT_KEYS if key == "events" else CSV_KEYS
             if not isinstance(value, dict) or set(value) - allowed:

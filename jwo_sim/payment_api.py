@@ -161,7 +161,7 @@ def refund(sim: Any, body: dict) -> tuple[int, dict | None]:
     if trip["state"] not in REFUNDABLE:
         raise _state_error(f"refund not allowed in {trip['state']}")
     now = sim.now()
-    window_start = wire.parse_timestamp(trip.get("endTime") or trip["createdAt"])
+    window_start = _refund_window_start(trip)
     if now > window_start + dt.timedelta(days=float(check.store["refundWindowDays"])):
         raise refund_window_expired()
     committed = sum(
@@ -192,6 +192,15 @@ def refund(sim: Any, body: dict) -> tuple[int, dict | None]:
     sim.database.put_trip(trip)
     _finish_later(sim, trip, check.store, "refund_done", {"refundRequestId": refund_id})
     return 200, {"reconciliationId": record["reconciliationId"]}
+
+
+def _refund_window_start(trip: dict) -> dt.datetime:
+    """§0.10: the trip's ``endTime`` from the delivered cart; the gate time when the exit sent
+    none, or a malformed one (a rehearsal of the retailer's 400s may do that on purpose)."""
+    try:
+        return wire.parse_timestamp(trip.get("endTime"))
+    except ValueError:
+        return wire.parse_timestamp(trip["createdAt"])
 
 
 # transactional data and identity --------------------------------------------------------------

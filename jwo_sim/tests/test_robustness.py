@@ -10,7 +10,7 @@ import pytest
 
 from jwo_client import sigv4, wire
 
-from .helpers import D, adjust, body_of, error_of, new_trip
+from .helpers import D, adjust, body_of, capture, error_of, new_trip
 
 ADJ = "/v1/adjust/charge"
 CAN = "/v1/cancel/charge"
@@ -265,3 +265,57 @@ def test_a_huge_amount_in_the_control_api_is_a_400_not_a_500(sim):
     answer = sim.control("POST", "/clock", {"advanceSeconds": D("1e999999")}, check=False)
     assert "error" in answer
     assert sim.clock()["now"].startswith("2025-05-02T17:00:00")
+
+
+def test_a_garbage_end_time_rehearsed_at_exit_never_breaks_a_later_refund(sim, retailer):
+    """CP-3.9 rehearsal: the exit may send a malformed ``endTime`` on purpose. If the retailer
+    takes the cart anyway, the refund window (§0.10, from ``endTime``) falls back to the gate
+    time instead of failing with a 500."""
+    trip = new_trip(sim)
+    sim.exit(trip, [], endTime="yesterday-ish", startTime=12345)
+    adjust(sim, trip, "5.00")
+    assert capture(sim, trip, "5.00").status_code == 200
+    response = sim.call(
+        "/v1/refund",
+        {
+            "storeId": "STORE-001",
+            "shoppingTripId": trip,
+            "amount": {"amount": D("1.00"), "code": "USD"},
+            "refundRequestId": "550e8400-e29b-41d4-a716-446655440000",
+            "refundReasonCode": "OTHER",
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert sim.flush_csv()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/csv/flush", {"storeId": ["STORE-001"]}),
+        ("PUT", "/faults", {"strict429": "false"}),
+        ("PUT", "/faults", {"script": "not-a-list"}),
+        (
+            "PUT",
+            "/faults",
+            {"script": [{"path": "/v1/adjust/charge", "status": 503, "count": 1e3}]},
+        ),
+        ("POST", "/gate", {"storeId": ["STORE-001"], "shopperIdentityId": "x"}),
+        ("POST", "/gate", []),
+        ("PUT", "/shoppers/x", {"profile": "PARTIAL", "available": "lots"}),
+        ("PUT", "/shoppers/x", {"profile": "PENDING_THEN", "n": 1.5}),
+        ("POST", "/clock", {"setTo": 20250502}),
+        ("POST", "/clock", {"mode": "sideways"}),
+        ("POST", "/events/test", {"shoppingTripId": ["x"]}),
+        ("POST", "/reset", "now"),
+    ],
+)
+def test_control_api_answers_bad_bodies_with_400_never_500(sim, method, path, body):
+    response = sim.client.request(
+        method,
+        f"{sim.base_url}/_sim/v1{path}",
+        content=wire.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert "error" in wire.loads(response.content)
