@@ -36,6 +36,18 @@ BEAT_SCHEDULE = {
         "schedule": 21600.0,
         "options": {"queue": "batch"},
     },
+    # Gate: daily figures per store (today and yesterday, recomputed) and the alert when the share
+    # of denials or high-risk shoppers jumps.
+    "gate-figures": {
+        "task": "gate.figures_refresh",
+        "schedule": 3600.0,
+        "options": {"queue": "batch"},
+    },
+    "gate-shift-check": {
+        "task": "gate.shift_check",
+        "schedule": 300.0,
+        "options": {"queue": "batch"},
+    },
     # Ordering: bad carts still open at their settle-by time are settled by store policy; carts
     # waiting too long (or never received) are alerted.
     "ordering-bad-cart-sweep": {

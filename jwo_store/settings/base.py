@@ -242,3 +242,10 @@ DEBT_SHOPPER_EMAIL_LOOKUP = env_str(
 # A balance book to reconcile against (the simulator's base URL in tests and demos; Amazon has
 # no such API, so it is unset in production).
 DEBT_BALANCE_BOOK_URL = env_url("DEBT_BALANCE_BOOK_URL", None)
+
+# --- Gate (gate app; see docs/gate.md) ---------------------------------------------------------
+# Decisions are written with synchronous_commit off (no WAL flush per decision): see docs/gate.md.
+GATE_SYNCHRONOUS_COMMIT = env_bool("JWO_GATE_SYNCHRONOUS_COMMIT", False)
+# Budgets beyond the store's own (Store.gate_budget_ms): writing the decision, raising its alert.
+GATE_WRITE_BUDGET_MS = env_int("JWO_GATE_WRITE_BUDGET_MS", 400, minimum=10)
+GATE_ALERT_BUDGET_MS = env_int("JWO_GATE_ALERT_BUDGET_MS", 200, minimum=10)
