@@ -254,6 +254,8 @@ def _open_trip(
             "preauthStatus": preauth_status,
         },
     }
+    gate_event = "GateEntry" if preauth_status == "APPROVED" else "GateDenied"
+    events.emit_optional(sim, trip, "SHOPPER", gate_event, now)
     if preauth_status == "APPROVED":
         events.emit(sim, trip, "AuthorizationApproved", now, amount=amount)
         sim.schedule(now + window, "expire", trip_id)

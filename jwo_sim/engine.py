@@ -44,6 +44,8 @@ STORE_DEFAULTS: dict[str, Any] = {
     "csvTarget": None,
     "csvIntervalMinutes": 15,
     "reducedPreauth": {},
+    "orderingEvents": False,  # §5.1 MAY: CartCreated, PurchaseCreated
+    "shopperEvents": False,  # §5.1 MAY: GateEntry, GateDenied, GateExit
 }
 
 
@@ -103,6 +105,9 @@ def normalize_store(raw: Any, existing: dict | None) -> dict:
         raise ValueError("csvIntervalMinutes must be positive")
     if config["faMode"] not in FA_MODES:
         raise ValueError("faMode must be one of " + ", ".join(FA_MODES))
+    for key in ("orderingEvents", "shopperEvents"):
+        if not isinstance(config[key], bool):
+            raise ValueError(f"{key} must be true or false")
     for key in ("retailerBaseUrl", "eventEndpointUrl", "eventApiKey", "csvTarget"):
         if config[key] is not None and not isinstance(config[key], str):
             raise ValueError(f"{key} must be a string")

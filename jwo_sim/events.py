@@ -1,4 +1,5 @@
-"""PAYMENT events in the EventBridge envelope (contract §5), delivered at least once.
+"""Events in the EventBridge envelope (contract §5), delivered at least once: PAYMENT always,
+ORDERING and SHOPPER (a MAY) when the store asks for them.
 
 ``emit`` runs under the lock and queues rows; ``deliver_due`` runs in the worker thread and
 POSTs one event per request with ``x-api-key`` and a 5 s timeout, retrying 401, 407, 409, 429,
@@ -40,6 +41,8 @@ def emit(
     refund_request_id: str | None = None,
     decline_reason: str | None = None,
     is_test: bool = False,
+    detail_type: str = "PAYMENT",
+    extra: dict | None = None,
 ) -> dict:
     counter = trip.get("eventCount", 0) + 1
     trip["eventCount"] = counter
@@ -54,6 +57,7 @@ def emit(
         "refundRequestId": refund_request_id,
         "declineReason": decline_reason,
         "isTest": is_test,
+        **(extra or {}),
     }
     store = sim.store(trip["storeId"]) or {}
     status = "PENDING" if store.get("eventEndpointUrl") else "NO_ENDPOINT"
@@ -70,7 +74,7 @@ def emit(
         envelope = {
             "version": "0",
             "id": sim.new_uuid(),
-            "detail-type": "PAYMENT",
+            "detail-type": detail_type,
             "source": "jwo.simulator",
             "account": ACCOUNT,
             "time": wire.format_timestamp(at),
@@ -108,6 +112,13 @@ def emit(
     )
     sim.kick()
     return detail
+
+
+def emit_optional(sim: Any, trip: dict, kind: str, event_type: str, at: dt.datetime, **extra: Any):
+    """An ORDERING or SHOPPER event (§5.1 MAY), sent when the store's flag asks for it."""
+    flag = {"ORDERING": "orderingEvents", "SHOPPER": "shopperEvents"}[kind]
+    if (sim.store(trip["storeId"]) or {}).get(flag):
+        emit(sim, trip, event_type, at, detail_type=kind, extra=extra or None)
 
 
 def _due_rows(sim: Any) -> list[dict]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from jwo_client import wire
 
-from . import csv_reports
+from . import csv_reports, events
 from .clock import from_epoch
 from .connector_calls import (
     ORDER_MAX_BACKOFF,
@@ -102,6 +102,8 @@ def exit_trip(sim: Any, trip_id: str, body: Any, *, redrive: bool = False) -> di
             }
             trip["order"] = order
             trip["startTime"], trip["endTime"] = start, end
+            events.emit_optional(sim, trip, "SHOPPER", "GateExit", now)
+            events.emit_optional(sim, trip, "ORDERING", "CartCreated", now)
         order["status"] = "DELIVERING"
         order["nextAttemptAt"] = None
         sim.database.put_trip(trip)
@@ -154,6 +156,11 @@ def deliver(sim: Any, trip_id: str, at: dt.datetime | None = None) -> dict:
             order.update(status="DELIVERED", purchaseId=answer["purchaseId"], nextAttemptAt=None)
             if first:
                 csv_reports.cart_rows(sim, trip, order["payload"]["cartItems"], now)
+                purchase_id = answer["purchaseId"]
+                if purchase_id:
+                    events.emit_optional(
+                        sim, trip, "ORDERING", "PurchaseCreated", now, purchaseId=purchase_id
+                    )
         elif _is_final_rejection(status):
             order.update(status="ORDER_REJECTED", nextAttemptAt=None)
             trip["orderRejected"] = True

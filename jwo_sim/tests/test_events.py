@@ -124,3 +124,35 @@ def test_no_endpoint_means_no_delivery(sim, retailer):
     trip = new_trip(sim)
     sim.drain()
     assert sim.trip(trip)["deliveries"][0]["delivery"] == "NO_ENDPOINT"
+
+
+def test_ordering_and_shopper_events_on_request_ae_6_6(sim, retailer):
+    """AE-6.6 / §5.1: ORDERING and SHOPPER events are a MAY; a store that asks for them
+    (``orderingEvents``, ``shopperEvents``) gets ``GateEntry``/``GateDenied``, ``GateExit``,
+    ``CartCreated`` and ``PurchaseCreated`` (with the ``purchaseId``) in the same envelope."""
+    sim.set_store("STORE-001", orderingEvents=True, shopperEvents=True)
+    sim.set_shopper("risky", recommendationRisks=["CustomerFraud"])
+    trip = new_trip(sim)
+    denied = sim.gate("STORE-001", "risky")["shoppingTripId"]
+    sim.exit(trip, [{"id": "SKU-001", "type": "SKU", "quantity": {"value": "1", "unit": "unit"}}])
+    sim.drain()
+    by_type = {(e["detail-type"], e["detail"]["eventType"]): e for e in retailer.events}
+    assert set(by_type) == {
+        ("SHOPPER", "GateEntry"),
+        ("SHOPPER", "GateDenied"),
+        ("PAYMENT", "AuthorizationApproved"),
+        ("SHOPPER", "GateExit"),
+        ("ORDERING", "CartCreated"),
+        ("ORDERING", "PurchaseCreated"),
+    }
+    assert by_type[("SHOPPER", "GateDenied")]["detail"]["shoppingTripId"] == denied
+    purchase = by_type[("ORDERING", "PurchaseCreated")]["detail"]
+    assert purchase["purchaseId"] == f"P-{trip[:8]}"
+    assert purchase["shoppingTripId"] == trip and purchase["isTest"] is False
+    assert retailer.event_types(trip) == [
+        "GateEntry",
+        "AuthorizationApproved",
+        "GateExit",
+        "CartCreated",
+        "PurchaseCreated",
+    ]
