@@ -79,6 +79,20 @@ def test_pending_then_decline_and_new_amount_restarts_count(sim):
     assert sim.trip(trip)["state"] == "ADJUST_DECLINED"
 
 
+def test_pending_then_counts_answers_as_documented_adj_3(sim):
+    """ADJ-3 / §8.2 as docs/simulator.md tables it: ``n`` PENDING answers for an amount, then
+    the outcome with its one event; ``n`` defaults to 1; ``n = 0`` answers the outcome at once."""
+    sim.set_shopper("p-default", profile="PENDING_THEN")
+    sim.set_shopper("p-zero", profile="PENDING_THEN", n=0, then="DECLINE")
+    trip = new_trip(sim, "p-default")
+    statuses = [body_of(adjust(sim, trip, "7.00"))["status"] for _ in range(3)]
+    assert statuses == ["PENDING", "APPROVED", "APPROVED"]
+    events = [e["eventType"] for e in sim.trip(trip)["events"]]
+    assert events == ["AuthorizationApproved", "AuthorizationApproved"]  # gate, then outcome
+    zero = new_trip(sim, "p-zero")
+    assert body_of(adjust(sim, zero, "7.00"))["status"] == "DECLINED"
+
+
 def test_partial_approval_and_zero_available(sim):
     sim.set_shopper("partial", profile="PARTIAL", available=D("15.00"))
     sim.set_store("STORE-001", preauthAmount=D("10.00"))
