@@ -277,6 +277,31 @@ def test_optional_fields_may_all_be_absent_cp_1_15(amazon_client, shop):
     assert trip.shopper is None
 
 
+def test_unknown_fields_anywhere_are_ignored_even_numbers(amazon_client, shop):
+    """§0.4: unknown fields are ignored in the body, the trip, auth events and items."""
+    event = auth_event(simExtra={"score": 0.25, "n": 3})
+    body = cart(
+        "STORE-001",
+        [item("SKU-001", extra=1.5, quantity={"value": "1", "unit": "unit", "x": 2})],
+        auth_events=[event],
+        simExtra={"price": 9.99},
+    )
+    body["shoppingTrip"]["simExtra"] = [1.0]
+
+    response = post(amazon_client, body)
+
+    assert response.status_code == 201
+    assert CartSubmission.objects.get().auth_events == [
+        {
+            "id": "ae-1",
+            "timestamp": "2025-05-02T17:00:00Z",
+            "payloadType": "FINANCIAL",
+            "location": "ENTRY",
+            "scanResult": {"id": "shopper-001", "type": "SHOPPER"},
+        }
+    ]
+
+
 def test_optional_fields_present_are_stored(amazon_client, shop):
     body = cart(
         "STORE-001",

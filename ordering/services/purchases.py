@@ -152,7 +152,7 @@ def _accept(*, store: Store, request: PurchaseRequest, digest: str) -> PurchaseA
             shopper_identity_id=request.shopper_identity_id,
             shopper_device_id=request.shopper_device_id,
             payment_source_id=request.payment_source_id,
-            auth_events=[event.raw for event in request.auth_events],
+            auth_events=[_event_record(event) for event in request.auth_events],
         )
         shopper = None
         if request.shopper_identity_id:
@@ -187,6 +187,20 @@ def _accept(*, store: Store, request: PurchaseRequest, digest: str) -> PurchaseA
         },
     )
     return PurchaseAnswer(201, body)
+
+
+def _event_record(event) -> dict:
+    """The §1.1 fields of an auth event as received (unknown fields are not kept)."""
+    record = {
+        "id": event.id,
+        "timestamp": event.raw["timestamp"],
+        "payloadType": event.payload_type,
+    }
+    if event.location:
+        record["location"] = event.location
+    if event.scan_result_id or event.scan_result_type:
+        record["scanResult"] = {"id": event.scan_result_id, "type": event.scan_result_type}
+    return record
 
 
 def _store_auth_events(trip: ShoppingTrip, request: PurchaseRequest) -> None:
