@@ -103,7 +103,7 @@ def _context(notice: DebtNotice) -> dict:
     )
     lines = [
         {
-            "date": debt.trip.created_at.date(),
+            "date": (debt.trip.preauth_at or debt.incurred_at).date(),
             "store": debt.store.name,
             "amount": debt.outstanding_amount + debt.written_off_amount,
             "disputed": debt.state == DebtState.DISPUTED,

@@ -169,7 +169,13 @@ def _apply(
         found = set(candidates.values_list("pk", flat=True))
         missing = [pk for pk in debt_ids if pk not in found]
         if missing:
-            raise ValidationFailed([FieldProblem("debt_ids", "UNKNOWN")])
+            theirs = Debt.objects.filter(
+                pk__in=missing, shopper_identity_id=identity_id, currency=currency
+            ).exists()
+            # NOT_ALLOWED: the shopper's, but disputed or already settled; UNKNOWN: not theirs.
+            raise ValidationFailed(
+                [FieldProblem("debt_ids", "NOT_ALLOWED" if theirs else "UNKNOWN")]
+            )
     debt_pks = list(candidates.values_list("pk", flat=True))
     # Lock order: trips, then debts (each in primary-key order), then the standing.
     trip_pks = list(Debt.objects.filter(pk__in=debt_pks).values_list("trip_id", flat=True))

@@ -190,7 +190,15 @@ def test_bad_payoff_input_names_the_field(field, amount, currency, method, key):
     assert field in [problem.field for problem in caught.value.problems]
 
 
-def test_unknown_chosen_debt_is_refused():
+def test_unknown_or_disputed_chosen_debt_is_refused():
+    from debt.services.disputes import dispute_open
+
     debt = record_shortfall(total="9.00")
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as unknown:
         _pay(debt, "1.00", debt_ids=[debt.pk + 1000])
+    dispute_open(debt_id=debt.pk, source="SHOPPER", opened_by="shopper")
+    with pytest.raises(ValidationFailed) as disputed:
+        _pay(debt, "1.00", debt_ids=[debt.pk])
+    assert unknown.value.problems[0].problem == "UNKNOWN"
+    assert disputed.value.problems[0].problem == "NOT_ALLOWED"
+    assert DebtPayment.objects.count() == 0
