@@ -1,5 +1,7 @@
-"""End to end against the simulator, every root cause to every way out (AE-7.13, AE-7.14,
-AE-7.16).
+"""Bad debt end to end, every root cause to every way out (AE-7.13, AE-7.14, AE-7.16).
+
+It lives here, not in ``debt/tests``, because it drives the payment lifecycle (issue 5) with its
+test harness, and the debt app must never import payments (import contract).
 
 Amazon's side is the simulator subprocess; its gate asks our Shopper Authorization connector
 (the live test server) and sends its payment events there. The payment lifecycle (issue 5) turns
@@ -28,7 +30,11 @@ from debt.services.recovery import debt_payoff
 from debt.services.write_offs import write_off_approve, write_off_request
 from debt.tests.helpers import make_staff
 from gate import policy_cache
-from jwo_sim.testing import DEFAULT_SIGNING_KEY
+from jwo_sim.testing import (
+    DEFAULT_RETAILER_KEYS,
+    DEFAULT_SIGNING_KEY,
+    RunningSimulator,
+)
 from payments.amazon import endpoint_guard, reset_process_state
 from payments.tests.harness import EVENT_API_KEY, START, Harness
 from tests.factories import make_store
@@ -38,6 +44,24 @@ from trips.services.handoff import trip_hand_to_payments
 from trips.transitions import trip_transition
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def simulator(tmp_path_factory):
+    with RunningSimulator(tmpdir=tmp_path_factory.mktemp("bad-debt-sim"), seed=13) as running:
+        yield running
+
+
+@pytest.fixture
+def sim(simulator, settings, monkeypatch):
+    simulator.reset()
+    key_id, secret = next(iter(DEFAULT_RETAILER_KEYS.items()))
+    settings.JWO_PAYMENT_BASE_URL = simulator.base_url
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return simulator
 
 
 @pytest.fixture
