@@ -128,3 +128,38 @@ def test_expiry_writes_a_cancel_expired_row(sim, tmp_path):
     ]
     assert [r["shopping_trip_id"] for r in expired] == [trip]
     assert expired[0]["event_time_utc"] == "2025-05-04T15:00:00Z"
+
+
+CONTRACT_HEADER = (
+    "record_id,record_version,file_sequence,store_id,shopping_trip_id,purchase_id,record_type,"
+    "event_time_utc,trip_start_utc,trip_end_utc,line_item_id,item_id,item_type,quantity_value,"
+    "quantity_unit,payment_action,payment_status,amount,currency,reconciliation_id,"
+    "refund_request_id,card_brand,card_tail"
+)
+
+
+def test_header_is_the_contracts_word_for_word_6(sim):
+    """§6: the header row, copied from the contract's example, not from the code's own list."""
+    new_trip(sim)
+    [path] = sim.flush_csv()
+    assert Path(path).read_text(encoding="utf-8").split("\n")[0] == CONTRACT_HEADER
+
+
+def test_seq4_counts_per_store_and_per_utc_day_6(sim, tmp_path):
+    """§6: ``seq4`` counts per store and UTC day from 0001; the folder is the cut's UTC date."""
+    sim.set_clock("2025-05-02T23:58:00Z")
+    sim.set_store("STORE-002", csvTarget=str(tmp_path / "csv"))
+    new_trip(sim)
+    new_trip(sim, store="STORE-002")
+    first = sorted(Path(p).name for p in sim.flush_csv())
+    assert first == [
+        "jwo_intraday_STORE-001_20250502T235800Z_0001.csv",
+        "jwo_intraday_STORE-002_20250502T235800Z_0001.csv",
+    ]
+    new_trip(sim)
+    assert Path(sim.flush_csv("STORE-001")[0]).name.endswith("_0002.csv")
+    sim.control("POST", "/clock", {"advanceSeconds": 180, "wait": True})
+    new_trip(sim)
+    [after_midnight] = sim.flush_csv("STORE-001")
+    assert Path(after_midnight).parent == tmp_path / "csv/jwo/intraday/STORE-001/2025/05/03"
+    assert Path(after_midnight).name.endswith("_0001.csv")
