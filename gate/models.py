@@ -199,7 +199,10 @@ class GateDecision(models.Model):
     """
 
     gate_event_id = models.CharField(max_length=255, unique=True)
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="gate_decisions")
+    # Indexes are kept to three (the key, the event id, store + time): each costs every decision.
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="gate_decisions", db_index=False
+    )
     shopping_trip_id = models.CharField(max_length=255)
     identity_digest = models.CharField(max_length=64)
     decided_at = models.DateTimeField(help_text="business time of the decision")
@@ -221,7 +224,12 @@ class GateDecision(models.Model):
     escalation_level = models.CharField(max_length=16, blank=True)
     blocks_entry = models.BooleanField(null=True, blank=True)
     policy_version = models.ForeignKey(
-        PolicyVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
+        PolicyVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="decisions",
+        db_index=False,  # versions are never deleted once they decided
     )
     rule_position = models.PositiveSmallIntegerField(null=True, blank=True)
     rule_name = models.CharField(max_length=100, blank=True)
@@ -240,7 +248,6 @@ class GateDecision(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["store", "decided_at"], name="gate_decision_store_time"),
-            models.Index(fields=["store", "-id"], name="gate_decision_store_recent"),
         ]
         constraints = [
             models.CheckConstraint(

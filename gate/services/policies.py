@@ -292,7 +292,9 @@ def policy_dry_run(*, version: PolicyVersion, limit: int = DRY_RUN_DEFAULT) -> D
     limit = max(1, min(int(limit), DRY_RUN_MAX))
     policy = compile_version(version, with_digests=True)
     strategy = version.balance_strategy or version.store.balance_strategy
-    decisions = GateDecision.objects.filter(store_id=version.store_id).order_by("-id")[:limit]
+    decisions = GateDecision.objects.filter(store_id=version.store_id).order_by(
+        "-decided_at", "-id"
+    )[:limit]
     report = DryRunReport(version=version)
     for decision in decisions:
         balance, incomplete = _logged_balance(decision, strategy)
