@@ -170,3 +170,18 @@ def test_ledger_sign_must_match_kind():
             actor="x",
             business_time=debt.incurred_at,
         )
+
+
+def test_the_gate_reads_a_shoppers_standing_in_one_query(django_assert_num_queries):
+    trip = _trip("12.00")
+    with transaction.atomic():
+        debt_incur(
+            trip=trip,
+            cart_total=Decimal("12.00"),
+            settled_amount=Decimal("0"),
+            root_cause=DebtRootCause.DECLINED_ADJUSTMENT,
+            actor="system:test",
+        )
+    with django_assert_num_queries(1):
+        standing = shopper_standing(identity_id=trip.shopper.identity_id, currency="USD")
+    assert standing.blocks_entry and standing.blocking_amount == Decimal("12.00")
