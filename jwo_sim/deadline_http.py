@@ -43,9 +43,10 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Resp
         raise BadResponse(f"unsupported URL {url!r}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    request = _request_bytes(parts, target, body, headers)
     sock = _connect(parts.hostname, port, parts.scheme == "https", end)
     try:
-        _send(sock, _request_bytes(parts, target, body, headers), end)
+        _send(sock, request, end)
         return _read_response(sock, end)
     finally:
         sock.close()
