@@ -198,10 +198,17 @@ class GateDecision(models.Model):
     overrode Amazon, the latency and the policy version.
     """
 
-    gate_event_id = models.CharField(max_length=255, unique=True)
-    # Indexes are kept to three (the key, the event id, store + time): each costs every decision.
+    # Every index and foreign-key check costs each decision, so the log keeps three indexes (the
+    # key, the event id, store + time; no LIKE index) and no foreign-key constraints: a checked
+    # reference would take a KEY SHARE lock on the one hot store row for every decision. Stores
+    # and versions that decided are never deleted.
+    gate_event_id = models.CharField(max_length=255)
     store = models.ForeignKey(
-        Store, on_delete=models.PROTECT, related_name="gate_decisions", db_index=False
+        Store,
+        on_delete=models.PROTECT,
+        related_name="gate_decisions",
+        db_index=False,
+        db_constraint=False,
     )
     shopping_trip_id = models.CharField(max_length=255)
     identity_digest = models.CharField(max_length=64)
@@ -229,7 +236,8 @@ class GateDecision(models.Model):
         null=True,
         blank=True,
         related_name="decisions",
-        db_index=False,  # versions are never deleted once they decided
+        db_index=False,
+        db_constraint=False,
     )
     rule_position = models.PositiveSmallIntegerField(null=True, blank=True)
     rule_name = models.CharField(max_length=100, blank=True)
@@ -250,6 +258,7 @@ class GateDecision(models.Model):
             models.Index(fields=["store", "decided_at"], name="gate_decision_store_time"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["gate_event_id"], name="gate_decision_event_unique"),
             models.CheckConstraint(
                 condition=Q(source__in=DecisionSource.values), name="gate_decision_source_valid"
             ),
