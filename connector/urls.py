@@ -2,10 +2,17 @@
 
 from django.conf import settings
 from django.urls import path
+from drf_spectacular.utils import extend_schema_view
 
 from .events import EventFeedView
+from .openapi import create_purchases_schema, event_feed_schema, shopper_authorization_schema
 from .ordering import CreatePurchasesView
 from .shopper_authorization import ShopperAuthorizationView
+
+# The views parse the wire format themselves; their OpenAPI documentation lives in openapi.py.
+extend_schema_view(post=create_purchases_schema)(CreatePurchasesView)
+extend_schema_view(post=shopper_authorization_schema)(ShopperAuthorizationView)
+extend_schema_view(post=event_feed_schema)(EventFeedView)
 
 urlpatterns: list = [
     path("v1/events/jwo", EventFeedView.as_view(), name="event-feed"),
