@@ -19,8 +19,11 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.test import override_settings
 
 from core import clock
+from core.models import OutboxMessage, OutboxStatus
+from core.outbox import outbox_deliver
 from debt.enums import DebtRootCause, DebtState, DisputeSource, PaymentMethod, WriteOffReason
 from debt.metrics import Period, time_to_first_denial
 from debt.models import Debt
@@ -87,7 +90,11 @@ def world(sim, live_server, settings):
         preauthWindowHours=store.preauth_window_hours,
     )
     yield Harness(sim, store=store, events_url=f"{live_server.url}/v1/events/jwo")
+    # Stop the simulator calling our server (event retries, delayed outcomes) before the test
+    # database is flushed: a late delivery would race the flush.
     sim.faults({})
+    sim.drain()
+    sim.reset()
     reset_process_state()
     clock.invalidate()
     policy_cache.clear()
@@ -121,12 +128,22 @@ def _capture_declined(world, trip):
 
 
 def _capture_failed(world, trip):
-    from core.outbox import outbox_deliver_due
-
-    world.hand_over(trip, "70.00")
-    outbox_deliver_due()  # opens the charge
-    outbox_deliver_due()  # adjust 70.00 approved; the capture is queued
-    world.sim.call(  # another adjust replaces the approval with a decline: capture refused
+    # Play the workers up to the moment the capture is queued (the adjust approved 70.00), one
+    # call per delivery (no chaining of the capture behind the adjust) ...
+    with override_settings(PAYMENTS_CHAIN_CALLS=False):
+        world.hand_over(trip, "70.00")
+        for _ in range(10):
+            due = OutboxMessage.objects.filter(
+                status=OutboxStatus.PENDING, next_attempt_at__lte=clock.now()
+            ).order_by("pk")
+            if due.filter(kind="payments.capture").exists():
+                break
+            for pk in due.values_list("pk", flat=True):
+                outbox_deliver(message_id=pk)
+        else:
+            raise AssertionError("the capture was never queued")
+    # ... then another adjust replaces the approval with a decline: the capture is refused.
+    world.sim.call(
         "/v1/adjust/charge",
         {
             "storeId": world.store.store_id,
