@@ -208,6 +208,57 @@ def cart(size: int, rng: random.Random, end: datetime) -> dict:
     }
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_ms(pids: list[int]) -> float:
+    """User + system CPU time of processes, from /proc (robust to other load on the machine)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total * 1000 / CLOCK_TICKS
+
+
+def server_pids(server: subprocess.Popen) -> list[int]:
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def database_pids(database_url: str) -> list[int]:
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1]
+    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+class CpuMeter:
+    """CPU spent by the gunicorn workers and their PostgreSQL backends during a batch."""
+
+    def __init__(self, server: subprocess.Popen, database_url: str):
+        self.server, self.database_url = server, database_url
+
+    def __enter__(self):
+        self.app_pids = server_pids(self.server)
+        self.db_pids = database_pids(self.database_url)
+        self.app_start = process_cpu_ms(self.app_pids)
+        self.db_start = process_cpu_ms(self.db_pids)
+        return self
+
+    def __exit__(self, *exc):
+        self.app_ms = process_cpu_ms(self.app_pids) - self.app_start
+        self.db_ms = process_cpu_ms(self.db_pids) - self.db_start
+
+
 def timed_post(client: httpx.Client, base: str, path: str, body: bytes, expect: int) -> float:
     headers = sign_request(
         method="POST",
@@ -261,50 +312,66 @@ def main() -> None:
             ping = b'{"ping":true}'
             for _ in range(50):
                 timed_post(client, base, "/v1/_bench/ping", ping, 200)
-            pings = [
-                timed_post(client, base, "/v1/_bench/ping", ping, 200)
-                for _ in range(args.requests * 2)
-            ]
-            rows.append(("ping (DRF + SigV4)", 0, pings))
-            sizes = [int(size) for size in args.sizes.split(",")]
-            for size in sizes:
+
+            def batch(label, size, count, make_body, path, expect):
+                for _ in range(min(10, count)):
+                    timed_post(client, base, path, make_body(), expect)  # warm up
+                bodies = [make_body() for _ in range(count)]
+                with CpuMeter(server, args.database_url) as cpu:
+                    samples = [timed_post(client, base, path, body, expect) for body in bodies]
+                rows.append((label, size, samples, cpu.app_ms / count, cpu.db_ms / count))
+                return samples
+
+            pings = batch(
+                "ping (DRF + SigV4)", 0, args.requests * 2, lambda: ping, "/v1/_bench/ping", 200
+            )
+            for size in [int(size) for size in args.sizes.split(",")]:
                 count = max(20, args.requests // 4) if size >= 500 else args.requests
-                for _ in range(10):
-                    timed_post(
-                        client, base, "/v1/order/purchases", wire.dumps(cart(size, rng, end)), 201
-                    )
-                samples = [
-                    timed_post(
-                        client, base, "/v1/order/purchases", wire.dumps(cart(size, rng, end)), 201
-                    )
-                    for _ in range(count)
-                ]
-                rows.append((f"create purchases, {size} line(s)", size, samples))
+                batch(
+                    f"create purchases, {size} line(s)",
+                    size,
+                    count,
+                    lambda size=size: wire.dumps(cart(size, rng, end)),
+                    "/v1/order/purchases",
+                    201,
+                )
             replay = wire.dumps(cart(100, rng, end))
-            timed_post(client, base, "/v1/order/purchases", replay, 201)
-            replays = [
-                timed_post(client, base, "/v1/order/purchases", replay, 201)
-                for _ in range(args.requests)
-            ]
-            rows.append(("replay, 100 lines (lookup)", 0, replays))
+            batch(
+                "replay, 100 lines (lookup)",
+                0,
+                args.requests,
+                lambda: replay,
+                "/v1/order/purchases",
+                201,
+            )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
         _purge_queues(args.broker_url)
 
     base_p50 = statistics.median(pings)
+    base_cpu = rows[0][3] + rows[0][4]
+    load = os.getloadavg()[0]
     print(
         f"\nCreate Purchases over HTTP — gunicorn {args.workers} sync workers, "
-        f"{os.cpu_count()} cores, loopback"
+        f"{os.cpu_count()} cores, loopback, load average {load:.1f} at the end"
     )
-    print(f"{'endpoint':34} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'ms/line*':>9}")
-    for label, size, samples in rows:
-        per_line = f"{(statistics.median(samples) - base_p50) / size:9.3f}" if size else f"{'':9}"
+    print(
+        f"{'endpoint':31} {'n':>4} {'p50 ms':>7} {'p99 ms':>7} {'ms/line':>8} "
+        f"{'app CPU':>8} {'db CPU':>7} {'CPU/line':>9}"
+    )
+    for label, size, samples, app_cpu, db_cpu in rows:
+        wall = f"{(statistics.median(samples) - base_p50) / size:8.3f}" if size else f"{'':8}"
+        cpu = f"{(app_cpu + db_cpu - base_cpu) / size:9.3f}" if size else f"{'':9}"
         print(
-            f"{label:34} {len(samples):5d} {statistics.median(samples):8.2f} "
-            f"{percentile(samples, 0.99):8.2f} {statistics.fmean(samples):8.2f} {per_line}"
+            f"{label:31} {len(samples):4d} {statistics.median(samples):7.2f} "
+            f"{percentile(samples, 0.99):7.2f} {wall} {app_cpu:8.2f} {db_cpu:7.2f} {cpu}"
         )
-    print("* (p50 − ping p50) / lines: what each line adds above a signed no-op")
+    print(
+        "ms/line = (p50 − ping p50) / lines. app/db CPU = CPU ms per request used by the gunicorn\n"
+        "workers and their PostgreSQL backends (from /proc; unaffected by other load on the\n"
+        "machine). CPU/line = (app + db CPU − the ping's) / lines."
+    )
 
 
 def _purge_queues(broker_url: str) -> None:
