@@ -193,3 +193,59 @@ def test_ten_concurrent_identical_deliveries_make_one_purchase_and_equal_answers
     assert trip.cart_total == Decimal("6.98")
     assert OutboxMessage.objects.count() == 1
     assert answers[0][1] == b'{"purchaseId":"%s"}' % Purchase.objects.get().purchase_id.encode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_duplicate_waiting_too_long_for_the_first_delivery_gets_503_cp_2(
+    business_time, monkeypatch
+):
+    """§1.4: a concurrent duplicate waits on the key's row; if the first delivery has not
+    committed within the budget the answer is 503 with Retry-After (Amazon retries), and
+    nothing is stored by the waiting request."""
+    from catalog.tests.factories import product
+    from ordering.services import purchases
+    from tests.factories import make_store
+
+    monkeypatch.setattr(purchases, "LOCK_TIMEOUT_MS", 300)
+    store = make_store(store_id="STORE-001")
+    product("SKU-001")
+    publish_at(store, prices={"SKU-001": Decimal("3.49")})
+    body = cart("STORE-001", [item("SKU-001")])
+    holding, release = threading.Event(), threading.Event()
+
+    def first_delivery_stuck():
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                CartSubmission.objects.create(
+                    store=store,
+                    shopping_trip_id=body["idempotentShoppingTripId"],
+                    cart_hash="0" * 64,
+                    request_id="stuck",
+                    received_at=NOW,
+                    start_time=NOW,
+                    end_time=NOW,
+                )
+                holding.set()
+                release.wait(timeout=30)
+                raise RuntimeError("the first delivery dies before committing")
+        except RuntimeError:
+            pass
+        finally:
+            connection.close()
+
+    stuck = threading.Thread(target=first_delivery_stuck)
+    stuck.start()
+    assert holding.wait(timeout=30)
+
+    response = amazon_post(Client(), PATH, body)
+    release.set()
+    stuck.join(timeout=30)
+    retried = amazon_post(Client(), PATH, body)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json() == {"errorMsg": "ServiceUnavailableException", "retryAfter": 5}
+    assert retried.status_code == 201
+    assert Purchase.objects.count() == 1
