@@ -23,6 +23,7 @@ from trips.models import Shopper, Store
 
 from ..models import LineDiscount, PromotionUse, Purchase, PurchaseLine
 from ..selectors import promotion_use_counts
+from .line_writer import discounts_insert, lines_insert
 
 _IN_FORCE = object()
 
@@ -105,50 +106,35 @@ def _product_id(run: PricingRun, key: str) -> int | None:
     return product.pk if product is not None else None
 
 
-def _discount_rows(lines: list[PurchaseLine], run: PricingRun) -> list[LineDiscount]:
-    by_key = {line.line_key: line for line in lines}
-    rows = []
-    for line_result in run.result.lines:
-        for discount in line_result.discounts:
-            rows.append(
-                LineDiscount(
-                    line=by_key[line_result.key],
-                    promotion_id=discount.promotion_id,
-                    promotion_code=discount.promotion_code,
-                    name=discount.name[:200],
-                    amount=discount.amount,
-                )
-            )
-    return rows
-
-
-def purchase_lines_create(*, purchase: Purchase, items, run: PricingRun) -> list[PurchaseLine]:
-    """Insert the lines of a new purchase and their discounts (two statements)."""
+def purchase_lines_create(*, purchase: Purchase, items, run: PricingRun) -> None:
+    """Insert the lines of a new purchase and their discounts (COPY on PostgreSQL)."""
     results = {line.key: line for line in run.result.lines}
-    lines = [
-        PurchaseLine(
-            purchase=purchase,
-            position=item.position,
-            line_key=item.key,
-            line_item_id=item.line_item_id,
-            item_id=item.item_id,
-            item_type=item.item_type,
-            quantity_value=item.quantity_value,
-            quantity=item.quantity,
-            quantity_unit=item.unit,
-            external_ids=[
+    entries = [
+        {
+            "position": item.position,
+            "line_key": item.key,
+            "line_item_id": item.line_item_id,
+            "item_id": item.item_id,
+            "item_type": item.item_type,
+            "quantity_value": item.quantity_value,
+            "quantity": item.quantity,
+            "quantity_unit": item.unit,
+            "external_ids": [
                 {"id": identifier, "type": kind} for kind, identifier in item.external_ids
             ],
-            product_id=_product_id(run, item.key),
+            "product_id": _product_id(run, item.key),
             **_price_fields(results[item.key]),
-        )
+        }
         for item in items
     ]
-    PurchaseLine.objects.bulk_create(lines)
-    discounts = _discount_rows(lines, run)
-    if discounts:
-        LineDiscount.objects.bulk_create(discounts)
-    return lines
+    line_ids = lines_insert(purchase_pk=purchase.pk, entries=entries)
+    discounts_insert(
+        [
+            (line_ids[result.key], d.promotion_id, d.promotion_code, d.name[:200], d.amount)
+            for result in run.result.lines
+            for d in result.discounts
+        ]
+    )
 
 
 def purchase_lines_reprice(*, lines: list[PurchaseLine], run: PricingRun) -> None:
@@ -160,9 +146,14 @@ def purchase_lines_reprice(*, lines: list[PurchaseLine], run: PricingRun) -> Non
         line.product_id = _product_id(run, line.line_key)
     PurchaseLine.objects.bulk_update(lines, PRICE_FIELDS)
     LineDiscount.objects.filter(line__in=lines).delete()
-    discounts = _discount_rows(lines, run)
-    if discounts:
-        LineDiscount.objects.bulk_create(discounts)
+    by_key = {line.line_key: line.pk for line in lines}
+    discounts_insert(
+        [
+            (by_key[result.key], d.promotion_id, d.promotion_code, d.name[:200], d.amount)
+            for result in run.result.lines
+            for d in result.discounts
+        ]
+    )
 
 
 def promotion_uses_record(*, purchase: Purchase, shopper: Shopper | None, run: PricingRun) -> None:
