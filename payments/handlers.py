@@ -28,6 +28,7 @@ from trips.services.handoff import START_CHARGE
 from trips.services.payment_status import REPORT_PAYMENT_STATUS
 
 from .amazon import amazon_call, call_record, record_from_result
+from .chain import chaining
 from .enums import ADJUST_STATES, CallOutcome, ChargeState
 from .models import Charge
 from .services.calls import ADJUST, CANCEL, CAPTURE, TRANSACTIONAL_DATA
@@ -78,7 +79,8 @@ def _start_send(message: OutboxMessage) -> dict:
 
 
 def _start_success(message: OutboxMessage, result: dict) -> None:
-    charge_open(trip_pk=message.payload["trip_pk"])
+    with chaining():
+        charge_open(trip_pk=message.payload["trip_pk"])
 
 
 # --- adjust ------------------------------------------------------------------------------------
@@ -106,7 +108,8 @@ def _adjust_send(message: OutboxMessage) -> dict:
 
 def _adjust_success(message: OutboxMessage, result: dict) -> None:
     record_from_result(message, result, **_ids(message))
-    charge_apply_adjust(payload=message.payload, result=result)
+    with chaining():
+        charge_apply_adjust(payload=message.payload, result=result)
 
 
 def _adjust_dead(message: OutboxMessage) -> None:
@@ -135,7 +138,8 @@ def _capture_send(message: OutboxMessage) -> dict:
 
 def _capture_success(message: OutboxMessage, result: dict) -> None:
     record_from_result(message, result, **_ids(message))
-    charge_apply_capture(payload=message.payload, result=result)
+    with chaining():
+        charge_apply_capture(payload=message.payload, result=result)
 
 
 def _capture_dead(message: OutboxMessage) -> None:
@@ -161,7 +165,8 @@ def _cancel_send(message: OutboxMessage) -> dict:
 
 def _cancel_success(message: OutboxMessage, result: dict) -> None:
     record_from_result(message, result, **_ids(message))
-    charge_apply_cancel(payload=message.payload, result=result)
+    with chaining():
+        charge_apply_cancel(payload=message.payload, result=result)
 
 
 def _cancel_dead(message: OutboxMessage) -> None:
@@ -243,20 +248,23 @@ def _report_send(message: OutboxMessage) -> dict:
         p["currency"],
         int(p["paymentStatusTime"]),
     )
+    trip_pk = _report_trip(message)
     answer = amazon_call(
         message=message,
         operation="payment_status",
         invoke=lambda c: c.report_payment_status(report),
-        trip_pk=_report_trip(message),
+        trip_pk=trip_pk,
     )
     result = answer.pop("result", None)
     if result is not None:
         answer["status"] = result.status.value
+    answer["trip_pk"] = trip_pk
     return answer
 
 
 def _report_success(message: OutboxMessage, result: dict) -> None:
-    record_from_result(message, result, trip_pk=_report_trip(message), charge_pk=None)
+    trip_pk = result["trip_pk"] if "trip_pk" in result else _report_trip(message)
+    record_from_result(message, result, trip_pk=trip_pk, charge_pk=None)
     if result.get("outcome") == CallOutcome.OK:
         outcome, detail = result["status"], ""
     else:

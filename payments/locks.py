@@ -17,6 +17,8 @@ def trip_and_charge_for_update(*, trip_pk: int) -> tuple[ShoppingTrip, Charge | 
         .get(pk=trip_pk)
     )
     charge = Charge.objects.select_for_update().filter(trip_id=trip_pk).first()
+    if charge is not None:
+        charge.row_locked = True  # charge_transition need not lock it again
     return trip, charge
 
 

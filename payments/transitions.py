@@ -72,8 +72,8 @@ def charge_transition(
     """Lock the charge, check the move against the table, save with ``update_fields``, audit.
 
     The caller holds the trip's lock (lock order trip → charge) in its transaction, normally via
-    ``trip_and_charge_for_update``; the row lock taken here is then already held and costs one
-    round trip. A stale instance (its state differs from the row's) is refused. The instance is
+    ``trip_and_charge_for_update``, which marks the charge as locked; any other instance is
+    locked here and refused if stale (its state differs from the row's). The instance is
     updated in place.
     """
     if not connection.in_atomic_block:

@@ -140,6 +140,8 @@ PAYMENTS_JANITOR_STALE_SECONDS = env_int("PAYMENTS_JANITOR_STALE_SECONDS", 900, 
 PAYMENTS_CAPTURE_OUTCOME_HOURS = env_int("PAYMENTS_CAPTURE_OUTCOME_HOURS", 24, minimum=1)
 PAYMENTS_DEADLINE_GRACE_SECONDS = env_int("PAYMENTS_DEADLINE_GRACE_SECONDS", 3600, minimum=0)
 PAYMENTS_REPORT_ALERT_SECONDS = env_int("PAYMENTS_REPORT_ALERT_SECONDS", 3600, minimum=60)
+# Deliver a trip's next call in the worker that recorded the previous answer (payments/chain.py).
+PAYMENTS_CHAIN_CALLS = env_bool("PAYMENTS_CHAIN_CALLS", True)
 
 # --- Ordering (Create Purchases, bad-cart queue) -----------------------------------------------
 # Alert when a cart waits this long in the bad-cart queue, or a trip has had no cart this long.

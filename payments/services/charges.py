@@ -45,7 +45,7 @@ POLL_CAP_SECONDS = 60
 
 def charge_open(*, trip_pk: int, actor: str = ACTOR) -> Charge | None:
     """Open the trip's charge and queue its first call. Idempotent: one charge per trip."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside on_success: no savepoint
         trip, charge = trip_and_charge_for_update(trip_pk=trip_pk)
         if charge is not None:
             return charge
@@ -105,7 +105,7 @@ def charge_apply_adjust(*, payload: dict, result: dict, actor: str = ACTOR) -> s
     """Apply one adjust answer. A stale answer (another request is current) changes nothing."""
     if result.get("outcome") == "STALE":
         return "stale"
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside on_success: no savepoint
         trip, charge = trip_and_charge_for_update(trip_pk=payload["trip_pk"])
         if charge is None or charge.state not in ADJUST_STATES:
             return "stale"

@@ -203,7 +203,7 @@ def _apply(event: AmazonEvent, detail: dict) -> tuple[str, str]:
     if event.detail_type != "PAYMENT":
         return EventStatus.IGNORED, f"{event.detail_type} events are stored only"
     if kind in INFORMATIONAL:
-        return _informational(trip_pk)
+        return _informational(trip_pk, event, detail)
     if kind not in ("CaptureApproved", "CaptureDeclined", "AuthorizationCancelled"):
         return EventStatus.IGNORED, f"{kind}: stored only"
     trip, charge = trip_and_charge_for_update(trip_pk=trip_pk)
@@ -276,16 +276,39 @@ def _expired_without_charge(trip) -> tuple[str, str]:
     return EventStatus.PROCESSED, "expired before settlement"
 
 
-def _informational(trip_pk: int) -> tuple[str, str]:
-    """Adjust outcomes are driven by our calls; a PENDING charge polls at once instead."""
-    charge = Charge.objects.filter(trip_id=trip_pk).only("pk", "state", "adjust_seq").first()
-    if charge is not None and charge.state == ChargeState.ADJUST_PENDING:
+def _informational(trip_pk: int, event: AmazonEvent, detail: dict) -> tuple[str, str]:
+    """Adjust outcomes are driven by our calls. A PENDING charge whose adjust Amazon has now
+    decided (an outcome after the charge opened, for the pending amount) polls at once."""
+    charge = (
+        Charge.objects.filter(trip_id=trip_pk)
+        .only("pk", "state", "adjust_seq", "requested_amount", "opened_at")
+        .first()
+    )
+    if (
+        charge is not None
+        and charge.state == ChargeState.ADJUST_PENDING
+        and event.event_time is not None
+        and event.event_time > charge.opened_at
+        and _for_pending_amount(event.event_type, detail, charge.requested_amount)
+    ):
         prefix = f"adjust:{charge.pk}:{charge.adjust_seq}:poll"
-        waiting = OutboxMessage.objects.filter(
-            key__startswith=prefix, status=OutboxStatus.PENDING
-        ).values_list("pk", flat=True)
+        waiting = list(
+            OutboxMessage.objects.filter(
+                key__startswith=prefix, status=OutboxStatus.PENDING
+            ).values_list("pk", flat=True)
+        )
         for message_id in waiting:
             outbox_retry_now(message_id=message_id)
         if waiting:
             return EventStatus.PROCESSED, "pending adjust: poll brought forward"
     return EventStatus.IGNORED, "informational: adjust answers drive the charge"
+
+
+def _for_pending_amount(event_type: str, detail: dict, requested) -> bool:
+    amount = detail.get("amount")
+    value = amount.get("amount") if isinstance(amount, dict) else None
+    if value is None or requested is None:
+        return False
+    if event_type == "AuthorizationDeclined":
+        return value == requested
+    return 0 < value <= requested

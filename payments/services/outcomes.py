@@ -23,7 +23,7 @@ from .settlement import (
 def charge_apply_capture(*, payload: dict, result: dict, actor: str = ACTOR) -> str:
     if result.get("outcome") == "STALE":
         return "stale"
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside on_success: no savepoint
         trip, charge = trip_and_charge_for_update(trip_pk=payload["trip_pk"])
         if charge is None or charge.state != ChargeState.CAPTURING:
             return "stale"
@@ -42,7 +42,7 @@ def charge_apply_capture(*, payload: dict, result: dict, actor: str = ACTOR) -> 
 def charge_apply_cancel(*, payload: dict, result: dict, actor: str = ACTOR) -> str:
     if result.get("outcome") == "STALE":
         return "stale"
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside on_success: no savepoint
         trip, charge = trip_and_charge_for_update(trip_pk=payload["trip_pk"])
         if charge is None or charge.state != ChargeState.CANCELLING:
             return "stale"

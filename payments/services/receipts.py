@@ -11,7 +11,7 @@ from ..models import Charge
 
 def charge_record_transactional_data(*, charge_pk: int, data: dict) -> bool:
     """Keep the receipt fields; nothing else of the EMV data is stored. Idempotent."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside on_success: no savepoint
         charge = Charge.objects.select_for_update().filter(pk=charge_pk).first()
         if charge is None or charge.transactional_data_at is not None:
             return False

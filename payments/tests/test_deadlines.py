@@ -66,9 +66,10 @@ def test_the_deadline_watcher_asks_amazon_and_turns_expiry_into_debt(make_harnes
     assert PaymentStatusReport.objects.get(trip=trip).outcome == "Accepted"
 
 
-def test_settle_by_stops_the_search_and_captures_the_best_approval(make_harness):
+def test_settle_by_stops_the_search_and_captures_the_best_approval(make_harness, settings):
     """Settle before the window closes: at settle-by the decline search stops and the best
     approved amount is re-confirmed and captured."""
+    settings.PAYMENTS_CHAIN_CALLS = False  # step through the calls one by one
     harness = make_harness(decline_search_attempts=6)
     trip = harness.priced_trip("100.00", profile="DECLINE_OVER_LIMIT", limit=Decimal("60.00"))
     outbox_deliver_due()  # open
@@ -128,9 +129,10 @@ def test_the_janitor_opens_a_priced_trip_that_was_never_handed_over(harness):
     assert harness.fresh(trip)[0].state == TripState.SETTLED
 
 
-def test_the_janitor_re_drives_a_charge_whose_call_was_lost(harness):
+def test_the_janitor_re_drives_a_charge_whose_call_was_lost(harness, settings):
     """A working charge with no call in flight (its outbox row lost) is re-driven with the
     idempotent call of its state, after asking nothing blindly."""
+    settings.PAYMENTS_CHAIN_CALLS = False  # step through the calls one by one
     trip = harness.priced_trip("2.20")
     outbox_deliver_due()  # open: the adjust is queued
     OutboxMessage.objects.filter(kind="payments.adjust").update(status=OutboxStatus.DEAD)
