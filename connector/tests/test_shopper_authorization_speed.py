@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -204,3 +204,39 @@ def test_a_new_shoppers_group_entering_at_once_makes_one_shopper_and_every_trip(
 def _signed_post(payload) -> tuple[int, bytes]:
     response = amazon_post(Client(), PATH, payload)
     return response.status_code, response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_persistent_connection_costs_one_retry_not_a_health_check_per_call(
+    amazon_client, monkeypatch
+):
+    """Persistent connections with CONN_HEALTH_CHECKS: Django would run `SELECT 1` before each
+    request's first query (a third round trip). The gate skips it, and a connection that died
+    meanwhile is replaced when its first statement fails: the answer is still recorded."""
+    store = make_store()
+    checks = []
+    wrapper = type(connections["default"])
+    original = wrapper.is_usable
+    monkeypatch.setattr(wrapper, "is_usable", lambda self: checks.append(1) or original(self))
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 600)
+    monkeypatch.setitem(connection.settings_dict, "CONN_HEALTH_CHECKS", True)
+    try:
+        post(amazon_client, gate_payload(store))
+        backend = connection.connection.info.backend_pid
+        with psycopg.connect(
+            host=connection.settings_dict["HOST"],
+            port=connection.settings_dict["PORT"] or 5432,
+            user=connection.settings_dict["USER"],
+            dbname=connection.settings_dict["NAME"],
+            autocommit=True,
+        ) as killer:
+            killer.execute("SELECT pg_terminate_backend(%s)", [backend])
+
+        status, body = post(amazon_client, gate_payload(store))
+
+        assert (status, body) == (200, {"shopperAuthorized": True})
+        assert GateDecision.objects.count() == 2
+        assert connection.connection.info.backend_pid != backend
+        assert checks == []
+    finally:
+        connection.close()

@@ -27,6 +27,7 @@ from jwo_client import wire
 from trips.enums import BalanceStrategy, GateFallback, TripState
 
 from .. import policy_cache
+from ..connection import health_check_skip, with_reconnect
 from ..deadline import BudgetExceeded, statement_deadline
 from ..enums import BALANCE_RISKS, DecisionSource, FallbackReason
 from ..identity import identity_digest
@@ -66,6 +67,7 @@ def gate_decide(*, payload, started: float) -> GateAnswer:
     """Answer one Shopper Authorization call (contract §2). ``started`` is ``perf_counter()`` at
     the request's arrival; the budget and the logged latency count from it."""
     request = parse_gate_request(payload)
+    health_check_skip()
     if request.unknown:
         logger.warning(
             "gate: unknown values tolerated",
@@ -126,9 +128,13 @@ def _load(store_id: str, stale: GateContext | None) -> tuple[GateContext | None,
     budget = stale.budget_seconds if stale else _setting_ms("GATE_LOAD_BUDGET_MS", 300)
     started = time.perf_counter()
     settings_read = stale.store if stale else None
-    try:
+
+    def load_settings():
         with statement_deadline(budget):
-            settings_read = policy_cache.settings_load(store_id)
+            return policy_cache.settings_load(store_id)
+
+    try:
+        settings_read = with_reconnect(load_settings)
         if settings_read is None:
             raise ValidationFailed([FieldProblem("storeId", "UNKNOWN")])
         remaining = max(budget - (time.perf_counter() - started), MIN_LOOKUP_SECONDS)
@@ -172,9 +178,13 @@ def _balance(
     if strategy != BalanceStrategy.OWN_BOOKS:
         return BalanceFacts(strategy=strategy), None
     remaining = context.budget_seconds - (time.perf_counter() - started)
-    try:
+
+    def lookup():
         with statement_deadline(max(remaining, MIN_LOOKUP_SECONDS)):
-            standing = shopper_standing(identity_id=request.identity_id, currency=request.currency)
+            return shopper_standing(identity_id=request.identity_id, currency=request.currency)
+
+    try:
+        standing = with_reconnect(lookup)
     except BudgetExceeded:
         return NO_BALANCE, FallbackReason.BALANCE_TIMEOUT
     except DatabaseError:
@@ -246,17 +256,21 @@ def _record(request, context, inputs, outcome: Outcome, body, **details):
     )
     decision = _decision_row(request, context, inputs, outcome, body, **details)
     write_budget = _setting_ms("GATE_WRITE_BUDGET_MS", 400)
+
+    def write():
+        with statement_deadline(write_budget):
+            return decision_write(
+                decision=decision,
+                link=link,
+                stamp=store.stamp,
+                guarded=details["guarded"],
+                business_now=inputs.now,
+                synchronous_commit=getattr(settings, "GATE_SYNCHRONOUS_COMMIT", False),
+            )
+
     for _retry in range(2):
         try:
-            with statement_deadline(write_budget):
-                return decision_write(
-                    decision=decision,
-                    link=link,
-                    stamp=store.stamp,
-                    guarded=details["guarded"],
-                    business_now=inputs.now,
-                    synchronous_commit=getattr(settings, "GATE_SYNCHRONOUS_COMMIT", False),
-                )
+            return with_reconnect(write)
         except IntegrityError:
             # A concurrent first sight of the same shopper: the next statement sees its row.
             logger.info("gate: write raced a concurrent insert; retrying once")
