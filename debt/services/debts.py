@@ -68,6 +68,27 @@ def ledger_append(
     return entry
 
 
+def debt_settle_state(*, debt: Debt, actor: str, reason: str, context: dict | None = None) -> Debt:
+    """Once nothing is outstanding, close the debt in the state its ledger says: written off if a
+    written-off part remains, else recovered if anything was paid, else reversed. A debt with
+    something still outstanding is (or goes back to) OPEN."""
+    if debt.outstanding_amount > 0:
+        target = DebtState.OPEN
+    elif debt.written_off_amount > 0:
+        target = DebtState.WRITTEN_OFF
+    elif debt.recovered_amount > 0:
+        target = DebtState.RECOVERED
+    else:
+        target = DebtState.REVERSED
+    if target == debt.state:
+        return debt
+    moved = debt_transition(
+        debt_pk=debt.pk, to_state=target, actor=actor, reason=reason, context=context
+    )
+    debt.state, debt.resolved_at = moved.state, moved.resolved_at
+    return debt
+
+
 def debt_incur(
     *,
     trip: ShoppingTrip,

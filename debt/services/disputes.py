@@ -33,7 +33,7 @@ from ..enums import (
 from ..locks import debt_qs_for_update
 from ..models import Debt, DebtDispute
 from ..transitions import debt_transition, dispute_transition
-from .debts import ledger_append
+from .debts import debt_settle_state, ledger_append
 from .feedback import REASON_REVERSED, debt_report_to_amazon
 from .standing import standing_recalculate
 
@@ -133,10 +133,8 @@ def dispute_resolve(
                 reason=reason,
                 reference=f"dispute:{dispute.pk}:reversed",
             )
-        closing = DebtState.REVERSED if debt.outstanding_amount == 0 else DebtState.OPEN
-        debt_transition(
-            debt_pk=debt.pk,
-            to_state=closing,
+        debt_settle_state(
+            debt=debt,
             actor=actor,
             reason=f"dispute {dispute.status.lower()}: {reason}",
             context={"dispute": dispute.pk},

@@ -32,8 +32,7 @@ from ..enums import DebtState, LedgerEntryKind, NoticeKind, PaymentMethod
 from ..locks import debt_qs_for_update
 from ..models import Debt, DebtPayment, DebtPaymentAllocation
 from ..selectors import payable_amount, payable_debts
-from ..transitions import debt_transition
-from .debts import ledger_append
+from .debts import debt_settle_state, ledger_append
 from .feedback import REASON_RECOVERED, debt_report_to_amazon
 from .notices import notice_enqueue
 from .standing import standing_recalculate
@@ -259,15 +258,7 @@ def _apply_to_debt(*, payment: DebtPayment, debt: Debt, amount: Decimal, actor: 
     DebtPaymentAllocation.objects.create(
         payment=payment, debt=debt, amount=amount, cleared_debt=cleared
     )
-    if cleared:
-        debt_transition(
-            debt_pk=debt.pk,
-            to_state=DebtState.RECOVERED,
-            actor=actor,
-            reason="paid in full",
-            context={"payment": payment.pk},
-        )
-        debt.refresh_from_db(fields=["state", "resolved_at"])
+    debt_settle_state(debt=debt, actor=actor, reason="payment", context={"payment": payment.pk})
     debt_report_to_amazon(debt=debt, reason=REASON_RECOVERED)
     trip = debt.trip
     if cleared and transition_allowed(trip.state, TripState.SETTLED):

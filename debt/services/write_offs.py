@@ -25,8 +25,8 @@ from core.money import round_money
 from ..enums import DebtState, LedgerEntryKind, WriteOffReason, WriteOffStatus
 from ..locks import debt_qs_for_update
 from ..models import WriteOffRequest
-from ..transitions import debt_transition, write_off_transition
-from .debts import ledger_append
+from ..transitions import write_off_transition
+from .debts import debt_settle_state, ledger_append
 from .policy import debt_policy_for
 from .standing import standing_recalculate
 
@@ -136,14 +136,12 @@ def write_off_approve(*, request_id: int, approver, note: str = "") -> WriteOffR
             reason=request.reason_code,
             reference=f"write-off:{request.pk}",
         )
-        if debt.outstanding_amount == 0:
-            debt_transition(
-                debt_pk=debt.pk,
-                to_state=DebtState.WRITTEN_OFF,
-                actor=actor,
-                reason=request.reason_code,
-                context={"write_off": request.pk, "requested_by": request.requested_by_id},
-            )
+        debt_settle_state(
+            debt=debt,
+            actor=actor,
+            reason=request.reason_code,
+            context={"write_off": request.pk, "requested_by": request.requested_by_id},
+        )
         standing_recalculate(
             identity_id=debt.shopper_identity_id, currency=debt.currency, actor=actor
         )
