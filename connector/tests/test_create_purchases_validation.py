@@ -4,6 +4,8 @@ the signed HTTP endpoint: CP-3.1 … CP-3.35. Every 400 stores nothing, so the s
 a valid cart is a new cart (contract §1.3)."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.models import AuditEntry, OutboxMessage
 from ordering.models import CartSubmission, Purchase
@@ -15,6 +17,7 @@ from trips.models import Shopper, ShoppingTrip
 pytestmark = pytest.mark.django_db
 
 LONG = "x" * 256
+DELETE = object()
 
 
 def without(body: dict, *path: str) -> dict:
@@ -322,3 +325,82 @@ def test_bad_signature_is_403_and_stores_nothing(amazon_client, shop):
 
     assert response.status_code == 403
     assert_nothing_stored()
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**12), max_value=10**12)
+    | st.decimals(allow_nan=False, allow_infinity=False, places=3)
+    | st.text(max_size=300),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+PATHS = [
+    ("requestId",),
+    ("idempotentShoppingTripId",),
+    ("storeId",),
+    ("shoppingTrip",),
+    ("shoppingTrip", "startTime"),
+    ("shoppingTrip", "endTime"),
+    ("shoppingTrip", "authEvents"),
+    (*EVENT,),
+    (*EVENT, "id"),
+    (*EVENT, "timestamp"),
+    (*EVENT, "location"),
+    (*EVENT, "payloadType"),
+    (*EVENT, "scanResult"),
+    (*EVENT, "scanResult", "type"),
+    ("cartItems",),
+    (*ITEM,),
+    (*ITEM, "id"),
+    (*ITEM, "type"),
+    (*ITEM, "quantity"),
+    (*ITEM, "quantity", "value"),
+    (*ITEM, "quantity", "unit"),
+    (*ITEM, "externalIdentifiers"),
+    (*ITEM, "lineItemId"),
+    ("shopperIdentity",),
+    ("shopperDeviceId",),
+    ("paymentSource",),
+]
+
+
+def _child(node, key):
+    if isinstance(node, dict):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and key < len(node):
+        return node[key]
+    return None
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(st.tuples(st.sampled_from(PATHS), JSON_VALUES | st.just(DELETE)), max_size=3))
+def test_any_malformed_field_is_a_4xx_never_a_500(amazon_client, shop, mutations):
+    """§0.4: whatever a field holds (any JSON type, any length, missing), the answer is 201 or a
+    400 with field and problem, never a 500."""
+    body = valid()
+    for path, value in mutations:
+        target = body
+        for key in path[:-1]:
+            target = _child(target, key)
+        if isinstance(target, dict):
+            if value is DELETE:
+                target.pop(path[-1], None)
+            else:
+                target[path[-1]] = value
+        elif isinstance(target, list) and path[-1] < len(target) and value is not DELETE:
+            target[path[-1]] = value
+
+    response = amazon_client.post_signed(PATH, body)
+
+    assert response.status_code in (201, 400, 409), response.content
+    if response.status_code == 400:
+        details = response.json()["details"]
+        assert details and all(set(detail) == {"field", "problem"} for detail in details)
