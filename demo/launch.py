@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
-VAR = ROOT / "var" / "demo"
+VAR = Path(os.environ.get("DEMO_VAR_DIR") or ROOT / "var" / "demo")
 DATABASE = "jwo_demo"
 
 

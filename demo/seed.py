@@ -1,4 +1,4 @@
-"""Demo data: one store, staff logins for each role. Used by ``bin/demo`` only."""
+"""Demo data: one store with the sample catalog, staff logins for each role (``bin/demo`` only)."""
 
 from decimal import Decimal
 
@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from catalog.models import PriceVersion
+from catalog.services.sample_catalog import catalog_sample_seed
 from trips.models import Store
 
 DEMO_STORE_ID = "STORE-001"
@@ -38,4 +40,6 @@ def demo_seed() -> Store:
         user.save()
         if role:
             user.groups.set([Group.objects.get(name=role)])
+    if not PriceVersion.objects.filter(store=store).exists():
+        catalog_sample_seed(store=store, actor="system:demo")
     return store

@@ -77,8 +77,9 @@ class Command(BaseCommand):
                 self._start_celery(["beat", "-s", str(var / "celerybeat-schedule")], env, var)
             )
             self._wait_for(f"{web_url}/healthz", "web server")
-            summary = self._drive(scenario, sim_url, var)
-            self._print_banner(web_url, sim_url, summary)
+            summary = self._drive(scenario, sim_url, web_url, var)
+            states = self._wait_for_settlement()
+            self._print_banner(web_url, sim_url, summary, states)
             if not once:
                 signal.sigwait({signal.SIGINT, signal.SIGTERM})
         finally:
@@ -197,8 +198,9 @@ class Command(BaseCommand):
         response = httpx.put(f"{sim_url}/_sim/v1/stores/{DEMO_STORE_ID}", json=config, timeout=5)
         response.raise_for_status()
 
-    def _drive(self, scenario: str, sim_url: str, var: Path) -> dict:
+    def _drive(self, scenario: str, sim_url: str, web_url: str, var: Path) -> dict:
         out = var / "demo-trips.json"
+        env = dict(os.environ, JWO_RETAILER_URL=web_url, JWO_EVENT_API_KEY=EVENT_KEY)
         result = subprocess.run(
             [
                 sys.executable,
@@ -212,6 +214,7 @@ class Command(BaseCommand):
                 str(out),
             ],
             cwd=ROOT,
+            env=env,
             capture_output=True,
             text=True,
             timeout=300,
@@ -222,8 +225,28 @@ class Command(BaseCommand):
             return {}
         return json.loads(out.read_text())
 
-    def _print_banner(self, web_url: str, sim_url: str, summary: dict) -> None:
-        trips = summary.get("trips", summary.get("tripCount", "?"))
+    def _wait_for_settlement(self, timeout: float = 90.0) -> dict[str, int]:
+        """Wait until every demo trip is settled or waits for staff; return trips per state."""
+        from django.db.models import Count
+
+        from trips.enums import TERMINAL_STATES, TripState
+        from trips.models import ShoppingTrip
+
+        waiting_for_staff = {TripState.BAD_CART, TripState.NEEDS_REVIEW}
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = dict(
+                ShoppingTrip.objects.values_list("state").annotate(n=Count("pk")).order_by()
+            )
+            busy = {state for state in counts if state not in TERMINAL_STATES | waiting_for_staff}
+            if not busy or time.monotonic() > deadline:
+                return counts
+            time.sleep(0.5)
+
+    def _print_banner(self, web_url: str, sim_url: str, summary: dict, states: dict) -> None:
+        trips = summary.get("trips", "?")
+        gate = summary.get("gate", {}).get("bySource", {})
+        outcome = ", ".join(f"{count} {state.lower()}" for state, count in sorted(states.items()))
         logins = "\n".join(
             f"    {username:<9} {password:<18} {role or 'superuser'}"
             for username, password, role in DEMO_LOGINS
@@ -231,6 +254,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"""
 jwo_store demo is running (store {DEMO_STORE_ID}, {trips} simulated trips played).
+  Gate decisions by source: {gate or "-"}
+  Trips in our books: {outcome or "-"}
 
   Admin (staff, finance, auditors)  {web_url}/admin/
   OpenAPI schema                    {web_url}/api/schema/
