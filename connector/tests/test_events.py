@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 import redis
 from django.conf import settings as django_settings
+from django.db import transaction
 
 from core import clock
 from core.models import Alert
@@ -302,3 +303,45 @@ def test_a_stored_event_waits_for_a_worker_and_the_sweep_requeues_it(
     assert event_process(event_pk=event.pk) == "busy-or-done"
     assert Charge.objects.get(trip=trip).state == ChargeState.CAPTURED
     queue.delete("payments")
+
+
+def test_an_adjust_outcome_event_brings_a_pending_poll_forward(client, db):
+    """ADJ-3 with the feed: the terminal outcome of our PENDING adjust arrives as an event; the
+    poll is made at once instead of after its backoff. The gate's own pre-auth approval (before
+    the charge opened) does not count."""
+    from datetime import UTC, datetime
+
+    from core.models import OutboxMessage
+    from core.outbox import outbox_enqueue
+
+    opened = datetime(2026, 5, 4, 14, 59, tzinfo=UTC)
+    with clock.override(opened):
+        trip = factories.make_trip(state=TripState.SETTLING, cart_total=Decimal("25.50"))
+        charge = Charge.objects.create(
+            trip=trip,
+            state=ChargeState.ADJUST_PENDING,
+            currency="USD",
+            cart_total=Decimal("25.50"),
+            adjust_seq=1,
+            requested_amount=Decimal("25.50"),
+            pending_polls=3,
+            opened_at=opened,
+            state_changed_at=opened,
+        )
+        with transaction.atomic():
+            poll = outbox_enqueue(
+                kind="payments.adjust",
+                key=f"adjust:{charge.pk}:1:poll3",
+                payload={},
+                available_at=opened + timedelta(seconds=4),
+            )
+
+    gate = envelope(trip, "AuthorizationApproved", eventTime="2026-05-04T14:58:00.000Z")
+    gate["detail"]["amount"] = {"amount": Decimal("20.00"), "code": "USD"}
+    post(client, gate)
+    post(client, envelope(trip, "AuthorizationApproved", amount={"amount": 25.5, "code": "USD"}))
+    with clock.override(opened + timedelta(seconds=1)):
+        statuses = process_all()
+
+    assert statuses == [EventStatus.IGNORED, EventStatus.PROCESSED]
+    assert OutboxMessage.objects.get(pk=poll.pk).next_attempt_at == opened + timedelta(seconds=1)
