@@ -11,7 +11,7 @@ from core.audit import audit_trail
 from core.clock import now as business_now
 from core.models import OutboxMessage
 from trips.enums import TripState
-from trips.models import PaymentStatusReport, ShoppingTrip
+from trips.models import GateEvent, PaymentStatusReport, ShoppingTrip
 
 from .models import AmazonCall, AmazonEvent, Charge
 
@@ -24,6 +24,13 @@ class TimelineEntry:
     detail: str
 
 
+def _trip_detail(entry) -> str:
+    """Who moved the trip and why; the cart total when the cart was priced."""
+    total = entry.context.get("cart_total") if isinstance(entry.context, dict) else None
+    cart = f" (cart total {total})" if total else ""
+    return f"{entry.actor}: {entry.reason}{cart}"
+
+
 def _call_detail(call: AmazonCall) -> str:
     status = call.http_status if call.http_status is not None else call.error or "no answer"
     return f"request {call.request} → {status} {call.response or ''}".strip()
@@ -32,13 +39,23 @@ def _call_detail(call: AmazonCall) -> str:
 def trip_timeline(*, trip: ShoppingTrip) -> list[TimelineEntry]:
     """Everything that happened to a trip's money, oldest first (PII never stored here)."""
     entries: list[TimelineEntry] = []
+    for gate in GateEvent.objects.filter(trip=trip).order_by("id"):
+        entries.append(
+            TimelineEntry(
+                gate.occurred_at,
+                "gate",
+                f"gate {gate.event_type}/{gate.interaction_type}: "
+                f"{'authorized' if gate.authorized else 'denied'}",
+                f"pre-auth {gate.preauth_amount or '-'} {gate.currency}",
+            )
+        )
     for entry in audit_trail(entity="trip", entity_id=trip.audit_id):
         entries.append(
             TimelineEntry(
                 entry.business_time,
                 "transition",
                 f"trip {entry.from_state or '-'} → {entry.to_state or '-'}",
-                f"{entry.actor}: {entry.reason}",
+                _trip_detail(entry),
             )
         )
     charge = Charge.objects.filter(trip=trip).first()

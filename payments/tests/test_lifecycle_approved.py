@@ -80,3 +80,32 @@ def test_partial_approval_is_captured_and_the_rest_becomes_debt(make_harness):
     assert harness.sim_trip(trip)["outstanding"] == Decimal("8.47")
     balances = harness.sim.balances(trip.shopper.identity_id)
     assert balances == [{"code": "USD", "amount": Decimal("8.47"), "trips": 1}]
+
+
+def test_receipt_data_not_yet_available_is_retried_from_30_seconds(harness):
+    """TXD-2 (retailer side): UnknownShoppingTrip from Get Transactional Data means "not yet
+    available": retried after 30 s, then 60 s …, and recorded once available (TXD-1)."""
+    from django.db import transaction
+
+    from payments.locks import trip_and_charge_for_update
+    from payments.services.calls import enqueue_transactional_data
+
+    trip = harness.priced_trip("5.55", profile="PENDING_THEN", n=100, then="APPROVE")
+    harness.run()
+    with transaction.atomic():
+        locked_trip, charge = trip_and_charge_for_update(trip_pk=trip.pk)
+        enqueue_transactional_data(trip=locked_trip, charge=charge)  # before any approval
+    harness.run()
+    calls = AmazonCall.objects.filter(trip=trip, operation="transactional_data")
+    assert [call.outcome for call in calls] == ["UNKNOWN_TRIP"]
+
+    harness.advance_and_run(29)
+    assert calls.count() == 1
+    harness.sim.set_shopper(trip.shopper.identity_id, profile="APPROVE_ALL", brand="AMEX")
+    harness.advance_and_run(2)  # the retry at 30 s; the poll at 31 s is approved and captured
+
+    outcomes = list(calls.order_by("id"))
+    assert [call.outcome for call in outcomes] == ["UNKNOWN_TRIP", "UNKNOWN_TRIP", "OK"]
+    waited = (outcomes[1].business_time - outcomes[0].business_time).total_seconds()
+    assert waited >= 30
+    assert harness.fresh(trip)[1].card_brand == "AMEX"
