@@ -6,13 +6,14 @@ and records; the answer is 200 with the §2.2 body, or 400 with the field and th
 
 import time
 
+from django.http import HttpResponse
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import FieldProblem, ValidationFailed
 from core.signing import AmazonSigV4Authentication
 from gate.services.decisions import gate_decide
+from jwo_client import wire
 
 
 class ShopperAuthorizationView(APIView):
@@ -28,4 +29,5 @@ class ShopperAuthorizationView(APIView):
         if not request.body.strip():
             raise ValidationFailed([FieldProblem("", "MISSING")])
         answer = gate_decide(payload=request.data, started=self.started)
-        return Response(answer.body)
+        # The body is always JSON: render it directly, without DRF's content negotiation.
+        return HttpResponse(wire.dumps(answer.body), content_type="application/json")

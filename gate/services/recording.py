@@ -51,10 +51,20 @@ _prepared_on: weakref.WeakSet = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
+class _Column:
+    attname: str
+    column: str
+    auto_timestamp: bool  # auto_now / auto_now_add: the wall-clock time of the write
+    default: object  # a callable, or the value itself
+    is_datetime: bool
+
+
+@dataclass(frozen=True)
 class _Table:
     key: str  # the key of this table's row in the JSON argument
     model: type[models.Model]
     fields: tuple[models.Field, ...]
+    columns: tuple[_Column, ...]
 
     def insert(self, expressions: dict[str, str], source: str = "") -> str:
         """``INSERT … SELECT`` from this table's row of the argument; ``expressions`` replace
@@ -69,20 +79,33 @@ class _Table:
 
     def row(self, values: dict, wall_now: datetime) -> dict:
         row = {}
-        for field in self.fields:
-            if field.attname in values:
-                value = values[field.attname]
-            elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        for column in self.columns:
+            if column.attname in values:
+                value = values[column.attname]
+            elif column.auto_timestamp:
                 value = wall_now
             else:
-                value = field.get_default()
-            row[field.column] = value.isoformat() if isinstance(value, datetime) else value
+                value = column.default() if callable(column.default) else column.default
+            if column.is_datetime and value is not None:
+                value = value.isoformat()
+            row[column.column] = value
         return row
+
+
+def _column(field: models.Field) -> _Column:
+    callable_default = field.has_default() and callable(field.default)
+    return _Column(
+        attname=field.attname,
+        column=field.column,
+        auto_timestamp=getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False),
+        default=field.default if callable_default else field.get_default(),
+        is_datetime=isinstance(field, models.DateTimeField),
+    )
 
 
 def _table(key: str, model) -> _Table:
     fields = tuple(field for field in model._meta.concrete_fields if not field.primary_key)
-    return _Table(key, model, fields)
+    return _Table(key, model, fields, tuple(_column(field) for field in fields))
 
 
 @lru_cache(maxsize=1)
