@@ -308,3 +308,20 @@ def test_signed_request_within_skew_is_answered(client, store):
 
     assert response.status_code == 200
     assert wire.loads(response.content) == {"shopperAuthorized": True}
+
+
+def test_an_unexpected_fault_is_a_500_internal_server_exception(amazon_client, store, monkeypatch):
+    """CC-7a.15 (retailer side): a fault we did not foresee answers 500
+    {"errorMsg": "InternalServerException"} (Amazon then applies its recommendation); no
+    internals leak into the body."""
+    import gate.services.decisions as decisions
+
+    def broken_engine(policy, inputs):
+        raise RuntimeError("bug in a rule")
+
+    monkeypatch.setattr(decisions, "evaluate", broken_engine)
+
+    status, body = post(amazon_client, gate_payload(store))
+
+    assert status == 500
+    assert body == {"errorMsg": "InternalServerException"}
