@@ -395,7 +395,12 @@ def test_any_malformed_field_is_a_4xx_never_a_500(amazon_client, shop, mutations
                 target.pop(path[-1], None)
             else:
                 target[path[-1]] = value
-        elif isinstance(target, list) and path[-1] < len(target) and value is not DELETE:
+        elif (
+            isinstance(target, list)
+            and isinstance(path[-1], int)
+            and path[-1] < len(target)
+            and value is not DELETE
+        ):
             target[path[-1]] = value
 
     response = amazon_client.post_signed(PATH, body)
