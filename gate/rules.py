@@ -231,6 +231,7 @@ BUILT_IN_RULES = (
         deny_risks=(ShopperRisk.BAD_DEBT,),
     ),
 )
+HIGH_RISK_LEVELS = frozenset({EscalationLevel.EXTENDED_DENIAL, EscalationLevel.FRAUD_REVIEW})
 BUILT_IN_POLICY = CompiledPolicy(version_id=None, number=None, rules=BUILT_IN_RULES)
 
 
@@ -316,6 +317,13 @@ def _apply(inputs: DecisionInputs, rule: CompiledRule) -> Outcome:
         return _allow(inputs, inputs.authorized_amount, position=position, name=name)
     if rule.action == Action.DENY:
         risks = rule.deny_risks or _known_risks(inputs)
+        if (
+            ShopperRisk.BAD_DEBT in risks
+            and inputs.balance.escalation_level in HIGH_RISK_LEVELS
+            and ShopperRisk.NONPAYMENT_HIGH_RISK not in risks
+        ):
+            # Escalated repeat offenders are told apart from a one-off balance (issue 7).
+            risks = (*risks, ShopperRisk.NONPAYMENT_HIGH_RISK)
         reason = rule.deny_reason or Reason.POLICY_RULE
         return _deny(inputs, risks=risks, reason=reason, position=position, name=name)
     if rule.action == Action.ADJUST:

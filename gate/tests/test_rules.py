@@ -95,6 +95,27 @@ def test_built_in_policy_denies_a_blocking_balance_with_bad_debt():
     }
 
 
+def test_escalated_repeat_offender_is_denied_with_nonpayment_high_risk():
+    """AE-7.15 (retailer side): a shopper at extended denial is told apart from a one-off debt."""
+    balance = BalanceFacts(
+        strategy=BalanceStrategy.OWN_BOOKS,
+        amounts_known=True,
+        outstanding=Decimal("180.00"),
+        unpaid_trips=3,
+        escalation_level="EXTENDED_DENIAL",
+        has_balance=True,
+        blocks_entry=True,
+    )
+
+    outcome = evaluate(BUILT_IN_POLICY, inputs(balance=balance))
+
+    assert response_body(outcome, "USD") == {
+        "shopperAuthorized": False,
+        "shopperRisks": ["BadDebt", "NonpaymentHighRisk"],
+        "reason": "OUTSTANDING_BALANCE",
+    }
+
+
 def test_conditions_on_book_figures_never_match_without_our_books():
     rule = CompiledRule(position=1, name="owes", action=Action.DENY, min_outstanding=Decimal(1))
     amazon = BalanceFacts(strategy=BalanceStrategy.AMAZON, has_balance=True, blocks_entry=True)
