@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from core import clock
 from core.alerts import alert_raise
@@ -170,7 +170,8 @@ def _log_failure(message, error, outcome, *, trip_pk, charge_pk) -> None:
             outbox_key=message.key,
             attempt=message.attempts,
         )
-    except Exception:
+    except DatabaseError:
+        # The outcome is still classified and returned; only the call's history row is lost.
         logger.exception("could not record a failed Amazon call", extra={"key": message.key})
 
 

@@ -12,11 +12,12 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from core.alerts import alert_raise
 from core.audit import audit_record
 from core.clock import now as business_now
+from core.errors import ApplicationError
 from core.models import AlertSeverity, OutboxMessage, OutboxStatus
 from trips.enums import TripState
 from trips.models import ShoppingTrip
@@ -132,7 +133,8 @@ def _each_locked(trip_pks, action) -> int:
                 trip, charge = trip_and_charge_for_update(trip_pk=trip_pk)
                 if action(trip, charge):
                     done += 1
-        except Exception:
+        except (DatabaseError, ApplicationError):
+            # One bad trip must not stop the sweep; it is logged and retried next sweep.
             logger.exception("payments sweep failed on a trip", extra={"trip": trip_pk})
     return done
 
