@@ -14,10 +14,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import connection
+
+from core.sql import row_get
 from trips.models import Store
 
 from .enums import VersionStatus
-from .models import PriceVersion, Product, ProductPrice, Promotion, ScanCode, TaxRate
+from .models import (
+    Category,
+    PriceVersion,
+    Product,
+    ProductPrice,
+    Promotion,
+    ScanCode,
+    TaxCategory,
+    TaxRate,
+)
 from .services.pricing_types import INACTIVE, NO_PRICE, PricingRules, ProductRule, PromotionRule
 
 _CACHE_SIZE = 64
@@ -52,12 +64,11 @@ class ProductMatch:
 
 def price_version_in_force(*, store: Store, at: datetime) -> PriceVersion | None:
     """The published version with the latest ``effective_from`` not after ``at``."""
-    return (
-        PriceVersion.objects.filter(
-            store=store, status=VersionStatus.PUBLISHED, effective_from__lte=at
-        )
-        .order_by("-effective_from", "-number")
-        .first()
+    return row_get(
+        PriceVersion,
+        where="store_id = %s AND status = %s AND effective_from <= %s "
+        "ORDER BY effective_from DESC, number DESC",
+        params=[store.pk, VersionStatus.PUBLISHED.value, at],
     )
 
 
@@ -136,18 +147,30 @@ def products_identify(
     """Products by SKU, by scan code and by id: at most three queries, no model instances."""
     skus, scan_codes, pks = set(skus), set(scan_codes), set(pks)
     by_sku, by_code, by_pk = {}, {}, {}
+    product = Product._meta.db_table
     if skus:
-        rows = Product.objects.filter(sku__in=skus).values_list("pk", "sku", "active")
+        sql = f"SELECT id, sku, active FROM {product} WHERE sku = ANY(%s)"  # noqa: S608
+        rows = _fetch(sql, [list(skus)])
         by_sku = {sku: ProductRef(pk, sku, active) for pk, sku, active in rows}
     if scan_codes:
-        rows = ScanCode.objects.filter(code__in=scan_codes).values_list(
-            "code", "product_id", "product__sku", "product__active"
+        rows = _fetch(
+            f"SELECT c.code, p.id, p.sku, p.active FROM {ScanCode._meta.db_table} c "  # noqa: S608
+            f"JOIN {product} p ON p.id = c.product_id WHERE c.code = ANY(%s)",
+            [list(scan_codes)],
         )
         by_code = {code: ProductRef(pk, sku, active) for code, pk, sku, active in rows}
     if pks:
-        rows = Product.objects.filter(pk__in=pks).values_list("pk", "sku", "active")
+        sql = f"SELECT id, sku, active FROM {product} WHERE id = ANY(%s)"  # noqa: S608
+        rows = _fetch(sql, [list(pks)])
         by_pk = {pk: ProductRef(pk, sku, active) for pk, sku, active in rows}
     return by_sku, by_code, by_pk
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    """A read through a plain cursor (the ORM's compilation costs more than these queries)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def product_matches(
@@ -155,9 +178,14 @@ def product_matches(
 ) -> dict[int, ProductMatch]:
     """Each product's rule in the version (one query), or why it cannot be priced."""
     products = {product.pk: product for product in products}
-    rows = ProductPrice.objects.filter(
-        version_id=version_rules_.version.pk, product_id__in=list(products)
-    ).values_list("product_id", "sale_unit", "unit_price", "tax_category__code", "category__code")
+    rows = _fetch(
+        f"SELECT pp.product_id, pp.sale_unit, pp.unit_price, t.code, c.code "  # noqa: S608
+        f"FROM {ProductPrice._meta.db_table} pp "
+        f"JOIN {TaxCategory._meta.db_table} t ON t.id = pp.tax_category_id "
+        f"LEFT JOIN {Category._meta.db_table} c ON c.id = pp.category_id "
+        f"WHERE pp.version_id = %s AND pp.product_id = ANY(%s)",
+        [version_rules_.version.pk, list(products)],
+    )
     prices = {row[0]: row[1:] for row in rows}
     matches = {}
     for product_id, product in products.items():

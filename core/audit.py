@@ -2,6 +2,7 @@
 
 from . import clock
 from .models import AuditEntry
+from .sql import row_insert
 
 SYSTEM = "system"
 
@@ -23,7 +24,7 @@ def audit_record(
     reason: str = "",
     context: dict | None = None,
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         entity=entity,
         entity_id=str(entity_id),
         action=action,
@@ -34,6 +35,8 @@ def audit_record(
         context=context or {},
         business_time=clock.now(),
     )
+    row_insert(entry)
+    return entry
 
 
 def audit_trail(*, entity: str, entity_id: str):

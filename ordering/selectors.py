@@ -2,6 +2,7 @@
 
 from django.db.models import Count
 
+from core.sql import row_get
 from trips.models import Shopper, Store
 
 from .enums import BadCartStatus
@@ -10,10 +11,11 @@ from .models import BadCartCase, CartSubmission, PromotionUse, Purchase
 
 def cart_submission_get(*, store: Store, shopping_trip_id: str) -> CartSubmission | None:
     """The stored first delivery for a key: only what a replay needs."""
-    return (
-        CartSubmission.objects.filter(store=store, shopping_trip_id=shopping_trip_id)
-        .only("pk", "cart_hash", "response_status", "response_body")
-        .first()
+    return row_get(
+        CartSubmission,
+        where="store_id = %s AND shopping_trip_id = %s",
+        params=[store.pk, shopping_trip_id],
+        fields=("cart_hash", "response_status", "response_body"),
     )
 
 

@@ -1,12 +1,13 @@
 """Reads for trips, stores and shoppers."""
 
 from core.audit import audit_trail
+from core.sql import row_get
 
 from .models import ShoppingTrip, Store
 
 
 def store_get(*, store_id: str) -> Store | None:
-    return Store.objects.filter(store_id=store_id).first()
+    return row_get(Store, where="store_id = %s", params=[store_id])
 
 
 def trip_get(*, store_id: str, shopping_trip_id: str) -> ShoppingTrip | None:

@@ -29,6 +29,7 @@ from core.errors import (
     ValidationFailed,
 )
 from core.models import AlertSeverity
+from core.sql import row_insert, row_update, rows_insert
 from jwo_client import wire
 from trips.enums import TripState
 from trips.models import Shopper, ShoppingTrip, Store, TripAuthEvent
@@ -141,7 +142,7 @@ def _accept(*, store: Store, request: PurchaseRequest, digest: str) -> PurchaseA
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
-        submission = CartSubmission.objects.create(
+        submission = CartSubmission(
             store=store,
             shopping_trip_id=request.trip_id,
             cart_hash=digest,
@@ -154,6 +155,7 @@ def _accept(*, store: Store, request: PurchaseRequest, digest: str) -> PurchaseA
             payment_source_id=request.payment_source_id,
             auth_events=[_event_record(event) for event in request.auth_events],
         )
+        row_insert(submission)
         shopper = None
         if request.shopper_identity_id:
             shopper = shopper_get_or_create(identity_id=request.shopper_identity_id, seen_at=now)
@@ -174,7 +176,7 @@ def _accept(*, store: Store, request: PurchaseRequest, digest: str) -> PurchaseA
         submission.trip = trip
         submission.response_status = 201
         submission.response_body = body
-        submission.save(update_fields=["trip", "response_status", "response_body"])
+        row_update(submission, ["trip", "response_status", "response_body"])
     logger.info(
         "create purchases: cart accepted",
         extra={
@@ -204,7 +206,7 @@ def _event_record(event) -> dict:
 
 
 def _store_auth_events(trip: ShoppingTrip, request: PurchaseRequest) -> None:
-    TripAuthEvent.objects.bulk_create(
+    rows_insert(
         [
             TripAuthEvent(
                 trip=trip,
@@ -217,7 +219,7 @@ def _store_auth_events(trip: ShoppingTrip, request: PurchaseRequest) -> None:
             )
             for event in request.auth_events
         ],
-        ignore_conflicts=True,
+        on_conflict_nothing=True,
     )
 
 
@@ -317,7 +319,7 @@ def _accept_items(store, request, submission, trip, shopper, now) -> tuple[str, 
 def _purchase_store(purchase_id, submission, trip, store, status, run: PricingRun, request, now):
     result, version = run.result, run.version
     priced = status == PurchaseStatus.PRICED
-    purchase = Purchase.objects.create(
+    purchase = Purchase(
         purchase_id=purchase_id,
         submission=submission,
         trip=trip,
@@ -335,6 +337,7 @@ def _purchase_store(purchase_id, submission, trip, store, status, run: PricingRu
         created_at=now,
         priced_at=now if priced else None,
     )
+    row_insert(purchase)
     purchase_lines_create(purchase=purchase, items=request.items, run=run)
     return purchase
 

@@ -3,27 +3,38 @@
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from core.audit import audit_record
 from core.clock import now as business_now
+from core.sql import row_get, row_insert
 
 from ..enums import TripState
 from ..models import Shopper, ShoppingTrip, Store, settlement_deadlines
 
 
 def shopper_get_or_create(*, identity_id: str, seen_at: datetime | None = None) -> Shopper:
-    """Insert-or-get on the unique identity, safe under concurrent gate calls."""
-    shopper = Shopper.objects.filter(identity_id=identity_id).first()
+    """Insert-or-get on the unique identity, safe under concurrent gate calls (the insert skips
+    a row a concurrent call committed first, and that row is read instead)."""
+    shopper = _shopper_get(identity_id)
     if shopper is not None:
         return shopper
-    try:
-        with transaction.atomic():
-            return Shopper.objects.create(
-                identity_id=identity_id, first_seen_at=seen_at or business_now()
-            )
-    except IntegrityError:
-        return Shopper.objects.get(identity_id=identity_id)
+    shopper = Shopper(identity_id=identity_id, first_seen_at=seen_at or business_now())
+    if row_insert(shopper, on_conflict_nothing=True):
+        return shopper
+    return _shopper_get(identity_id)
+
+
+def _shopper_get(identity_id: str) -> Shopper | None:
+    return row_get(Shopper, where="identity_id = %s", params=[identity_id])
+
+
+def _trip_get(store: Store, shopping_trip_id: str) -> ShoppingTrip | None:
+    return row_get(
+        ShoppingTrip,
+        where="store_id = %s AND shopping_trip_id = %s",
+        params=[store.pk, shopping_trip_id],
+    )
 
 
 def trip_get_or_create(
@@ -42,42 +53,59 @@ def trip_get_or_create(
     deadline and the settle-by time (contract §0.9). A later caller that knows the pre-auth time
     when the first did not fills it in.
     """
-    trip = ShoppingTrip.objects.filter(store=store, shopping_trip_id=shopping_trip_id).first()
+    trip = _trip_get(store, shopping_trip_id)
     created = False
     if trip is None:
-        deadline, settle_by = (None, None)
-        if preauth_at is not None:
-            deadline, settle_by = settlement_deadlines(store, preauth_at)
-        try:
-            with transaction.atomic():
-                trip = ShoppingTrip.objects.create(
-                    store=store,
-                    shopping_trip_id=shopping_trip_id,
-                    shopper=shopper,
-                    state=initial_state,
-                    currency=store.currency,
-                    preauth_amount=preauth_amount,
-                    preauth_at=preauth_at,
-                    preauth_deadline=deadline,
-                    settle_by=settle_by,
-                    state_changed_at=business_now(),
-                )
-                audit_record(
-                    entity="trip",
-                    entity_id=trip.audit_id,
-                    action="created",
-                    to_state=initial_state,
-                    actor=actor,
-                    context={"preauth_amount": str(preauth_amount) if preauth_amount else ""},
-                )
-                created = True
-        except IntegrityError:
-            trip = ShoppingTrip.objects.get(store=store, shopping_trip_id=shopping_trip_id)
+        trip, created = _trip_create(
+            store=store,
+            shopping_trip_id=shopping_trip_id,
+            actor=actor,
+            shopper=shopper,
+            preauth_amount=preauth_amount,
+            preauth_at=preauth_at,
+            initial_state=initial_state,
+        )
     if not created:
         trip = _fill_missing(
             trip, shopper=shopper, preauth_at=preauth_at, preauth_amount=preauth_amount
         )
     return trip, created
+
+
+def _trip_create(
+    *, store, shopping_trip_id, actor, shopper, preauth_amount, preauth_at, initial_state
+) -> tuple[ShoppingTrip, bool]:
+    """Insert the trip and its audit entry, or read the row a concurrent caller committed."""
+    deadline, settle_by = (None, None)
+    if preauth_at is not None:
+        deadline, settle_by = settlement_deadlines(store, preauth_at)
+    trip = ShoppingTrip(
+        store=store,
+        shopping_trip_id=shopping_trip_id,
+        shopper=shopper,
+        state=initial_state,
+        currency=store.currency,
+        preauth_amount=preauth_amount,
+        preauth_at=preauth_at,
+        preauth_deadline=deadline,
+        settle_by=settle_by,
+        state_changed_at=business_now(),
+    )
+    with transaction.atomic(savepoint=False):
+        if not row_insert(trip, on_conflict_nothing=True):
+            existing = _trip_get(store, shopping_trip_id)
+            if existing is None:  # a conflict on another constraint: let it raise
+                row_insert(trip)
+            return existing, False
+        audit_record(
+            entity="trip",
+            entity_id=trip.audit_id,
+            action="created",
+            to_state=initial_state,
+            actor=actor,
+            context={"preauth_amount": str(preauth_amount) if preauth_amount else ""},
+        )
+    return trip, True
 
 
 def _fill_missing(trip, *, shopper, preauth_at, preauth_amount) -> ShoppingTrip:
