@@ -7,22 +7,35 @@ nothing. Delivery locks the row, marks it in flight and commits, calls out with 
 then locks the row again and records the outcome together with its business effect.
 
 Handlers are registered per ``kind`` by the owning app (in ``AppConfig.ready``).
+
+**Delivery in this process** (``outbox_chaining``): a message queued inside that block (due now)
+is written already claimed (in flight, one attempt, with its lease) and delivered by this
+process right after the commit, without a broker message or a claim transaction. If the process
+dies first, the lease expires and the sweep re-opens and delivers it, as for any claimed call.
+
+The hot statements (claim, outcome) are single ``UPDATE … RETURNING`` statements with cached
+text: the row lock, the status check and the change in one round trip.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 from . import clock
 from .alerts import alert_raise
 from .models import AlertSeverity, OutboxMessage, OutboxStatus
+from .sql import _columns, _convert, _converters, row_insert
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +66,8 @@ class GiveUp(Exception):
 class OutboxHandler:
     kind: str
     # Makes the call, no transaction open; returns a JSON-able result or raises RetryLater/GiveUp.
-    send: Callable[[OutboxMessage], dict]
+    # None: there is no call to make (``local``).
+    send: Callable[[OutboxMessage], dict] | None
     # Records the business effect of a success, inside the transaction that marks the row done.
     on_success: Callable[[OutboxMessage, dict], None] | None = None
     # Records the business effect of giving up, inside the transaction that marks the row dead.
@@ -64,13 +78,31 @@ class OutboxHandler:
     # After this time no retry is scheduled: the message is dead (e.g. a pre-auth deadline).
     give_up_at: Callable[[OutboxMessage], datetime | None] | None = None
 
+    @property
+    def local(self) -> bool:
+        """No outbound call (``send`` is None): ``on_success`` runs in the claim's transaction."""
+        return self.send is None
+
 
 _handlers: dict[str, OutboxHandler] = {}
+_leases: dict[str, str] = {"json": "{}"}  # kind -> lease seconds, as the claim's jsonb argument
+_chaining: ContextVar[bool] = ContextVar("outbox_chaining", default=False)
 
 
 def outbox_handler_register(handler: OutboxHandler) -> OutboxHandler:
     _handlers[handler.kind] = handler
+    _leases["json"] = json.dumps({kind: h.lease_seconds for kind, h in _handlers.items()})
     return handler
+
+
+@contextmanager
+def outbox_chaining(enabled: bool = True) -> Iterator[None]:
+    """Deliver the messages queued (due now) inside this block in this process after commit."""
+    token = _chaining.set(enabled)
+    try:
+        yield
+    finally:
+        _chaining.reset(token)
 
 
 def outbox_handler_get(kind: str) -> OutboxHandler:
@@ -95,24 +127,40 @@ def outbox_enqueue(
     trip_ref: str = "",
     available_at: datetime | None = None,
 ) -> OutboxMessage:
-    """Record an outbound call in the caller's transaction; the same key again is a no-op."""
+    """Record an outbound call in the caller's transaction; the same key again is a no-op.
+
+    Inside ``outbox_chaining`` a message due now is written claimed and delivered by this
+    process after the commit; otherwise delivery is enqueued on the broker after the commit.
+    """
     if not connection.in_atomic_block:
         raise RuntimeError("outbox_enqueue must run inside the business change's transaction")
     at = clock.now()
-    try:
-        with transaction.atomic():
-            message = OutboxMessage.objects.create(
-                kind=kind,
-                key=key,
-                payload=payload,
-                store_ref=store_ref,
-                trip_ref=trip_ref,
-                next_attempt_at=available_at or at,
-                created_at=at,
-            )
-    except IntegrityError:
-        return OutboxMessage.objects.get(key=key)
-    if available_at is None or available_at <= at:
+    handler = _handlers.get(kind)
+    here = _chaining.get() and available_at is None and handler is not None
+    message = OutboxMessage(
+        kind=kind,
+        key=key,
+        payload=payload,
+        store_ref=store_ref,
+        trip_ref=trip_ref,
+        next_attempt_at=available_at or at,
+        created_at=at,
+    )
+    if here and not handler.local:
+        message.status = OutboxStatus.IN_FLIGHT
+        message.attempts = 1
+        message.lease_expires_at = at + timedelta(seconds=handler.lease_seconds)
+    # ON CONFLICT DO NOTHING: a repeated key is no error and needs no savepoint.
+    if not row_insert(message, on_conflict_nothing=True):
+        existing = OutboxMessage.objects.get(key=key)
+        if here:  # queued before and still waiting (a retry): deliver it now, here
+            transaction.on_commit(lambda: _deliver_now(existing.pk), robust=True)
+        return existing
+    if here and not handler.local:
+        transaction.on_commit(lambda: _deliver_claimed(message, handler), robust=True)
+    elif here:
+        transaction.on_commit(lambda: outbox_deliver(message_id=message.pk), robust=True)
+    elif available_at is None or available_at <= at:
         transaction.on_commit(lambda: outbox_kick(message.pk, kind=kind))
     return message
 
@@ -132,9 +180,58 @@ def outbox_kick(message_id: int, *, kind: str) -> None:
         )
 
 
+@cache
+def _returning() -> tuple[list[str], str]:
+    names, quoted = _columns(OutboxMessage, None)
+    return names, quoted
+
+
+def _message_from(row) -> OutboxMessage:
+    names, _ = _returning()
+    values = _convert(row, _converters(OutboxMessage, tuple(names)))
+    return OutboxMessage.from_db(connection.alias, names, values)
+
+
+def _update_returning(assignments: str, where: str, params: list) -> OutboxMessage | None:
+    # Text from constants in this module only; every value is a parameter.
+    sql = f"UPDATE core_outboxmessage SET {assignments} WHERE {where} RETURNING {_returning()[1]}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return _message_from(row) if row is not None else None
+
+
+def _claim(message_id: int, now: datetime) -> OutboxMessage | None:
+    """Mark a due message of a registered kind in flight, in one statement (its own commit).
+
+    A row another transaction holds is waited for, then checked again (PostgreSQL re-reads it),
+    so two deliveries never both claim it.
+    """
+    return _update_returning(
+        "status = 'IN_FLIGHT', attempts = attempts + 1, "
+        "lease_expires_at = %s::timestamptz + make_interval(secs => (%s::jsonb ->> kind)::float8)",
+        "id = %s AND status = 'PENDING' AND next_attempt_at <= %s AND %s::jsonb ? kind",
+        [now, _leases["json"], message_id, now, _leases["json"]],
+    )
+
+
 def outbox_deliver(*, message_id: int) -> str:
     """Deliver one message if it is due. Safe to run twice and concurrently."""
     now = clock.now()
+    with transaction.atomic():
+        message = _claim(message_id, now)
+        if message is not None:
+            handler = _handlers[message.kind]
+            if handler.local:  # nothing to call: the claim and the effect commit together
+                _succeed(message, handler, {}, now)
+                return "succeeded"
+    if message is None:
+        return _not_claimed(message_id, now)
+    return _send_and_record(message, handler)
+
+
+def _not_claimed(message_id: int, now: datetime) -> str:
+    """Why a message was not claimed: busy, finished, not due yet, or no handler here."""
     with transaction.atomic():
         message = (
             OutboxMessage.objects.select_for_update(skip_locked=True).filter(pk=message_id).first()
@@ -145,25 +242,38 @@ def outbox_deliver(*, message_id: int) -> str:
             return message.status.lower()
         if message.next_attempt_at > now:
             return "not-due"
-        handler = _handlers.get(message.kind)
-        if handler is None:
-            # Written by a newer release than this worker's, or a missing registration: keep it,
-            # try again in a minute, and tell an operator. Never drop it.
-            message.next_attempt_at = now + timedelta(seconds=60)
-            message.last_error = "no handler registered for this kind in this process"
-            message.save(update_fields=["next_attempt_at", "last_error"])
-            alert_raise(
-                key=f"outbox-no-handler:{message.kind}",
-                kind="outbox_no_handler",
-                severity=AlertSeverity.CRITICAL,
-                message=f"no outbox handler for {message.kind}",
-            )
-            return "no-handler"
-        message.status = OutboxStatus.IN_FLIGHT
-        message.attempts += 1
-        message.lease_expires_at = now + timedelta(seconds=handler.lease_seconds)
-        message.save(update_fields=["status", "attempts", "lease_expires_at"])
+        if message.kind in _handlers:
+            return "busy"  # claimed and released between the two statements; try again later
+        # Written by a newer release than this worker's, or a missing registration: keep it,
+        # try again in a minute, and tell an operator. Never drop it.
+        message.next_attempt_at = now + timedelta(seconds=60)
+        message.last_error = "no handler registered for this kind in this process"
+        message.save(update_fields=["next_attempt_at", "last_error"])
+        alert_raise(
+            key=f"outbox-no-handler:{message.kind}",
+            kind="outbox_no_handler",
+            severity=AlertSeverity.CRITICAL,
+            message=f"no outbox handler for {message.kind}",
+        )
+        return "no-handler"
 
+
+def _deliver_now(message_id: int) -> str | None:
+    """Make a waiting message due now and deliver it in this process."""
+    now = clock.now()
+    made_due = OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.PENDING).update(
+        next_attempt_at=now
+    )
+    return outbox_deliver(message_id=message_id) if made_due else None
+
+
+def _deliver_claimed(message: OutboxMessage, handler: OutboxHandler) -> str:
+    """Deliver a message this process wrote claimed (``outbox_chaining``), after its commit."""
+    return _send_and_record(message, handler)
+
+
+def _send_and_record(message: OutboxMessage, handler: OutboxHandler) -> str:
+    """Call out with no transaction open, then record the outcome."""
     try:
         result = handler.send(message)
     except RetryLater as retry:
@@ -180,21 +290,27 @@ def _lock_for_outcome(message: OutboxMessage) -> OutboxMessage | None:
     return current
 
 
+def _succeed(message: OutboxMessage, handler: OutboxHandler, result: dict, now) -> bool:
+    """Mark the message done (unless another delivery already finished it) and apply its
+    effect, in the caller's transaction."""
+    current = _update_returning(
+        "status = 'SUCCEEDED', result = %s, finished_at = %s, lease_expires_at = NULL, "
+        "last_error = ''",
+        "id = %s AND status NOT IN ('SUCCEEDED', 'DEAD')",
+        [OutboxMessage._meta.get_field("result").get_db_prep_save(result, connection), now,
+         message.pk],
+    )  # fmt: skip
+    if current is None:
+        return False  # another delivery already recorded an outcome
+    if handler.on_success is not None:
+        handler.on_success(current, result)
+    return True
+
+
 def _record_success(message: OutboxMessage, handler: OutboxHandler, result: dict) -> str:
     with transaction.atomic():
-        current = _lock_for_outcome(message)
-        if current is None:
+        if not _succeed(message, handler, result, clock.now()):
             return "already-finished"
-        current.status = OutboxStatus.SUCCEEDED
-        current.result = result
-        current.finished_at = clock.now()
-        current.lease_expires_at = None
-        current.last_error = ""
-        current.save(
-            update_fields=["status", "result", "finished_at", "lease_expires_at", "last_error"]
-        )
-        if handler.on_success is not None:
-            handler.on_success(current, result)
     return "succeeded"
 
 

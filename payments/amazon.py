@@ -23,6 +23,7 @@ from core import clock
 from core.alerts import alert_raise
 from core.models import AlertSeverity, OutboxMessage
 from core.outbox import GiveUp, RetryLater, full_jitter_backoff
+from core.sql import row_insert
 from jwo_client import errors
 from jwo_client.credentials import AwsChainCredentials
 from jwo_client.payment_service import PaymentServiceClient
@@ -91,6 +92,16 @@ def endpoint_guard() -> EndpointGuard:
     return _process["guard"]
 
 
+def warm_process() -> None:
+    """Create this process's client and guard and resolve the credentials now (a worker calls
+    it after the fork), so the first call to Amazon does not pay for them."""
+    endpoint_guard()
+    try:
+        payment_client().credentials.get()
+    except errors.NoCredentials:
+        logger.warning("no AWS credentials yet; they are looked up again on the first call")
+
+
 def reset_process_state() -> None:
     """Drop this process's client and guard (tests change settings between cases)."""
     if _process["client"] is not None:
@@ -124,7 +135,7 @@ def call_record(
     attempt: int = 1,
 ) -> AmazonCall:
     """Append one call to the timeline (inside the outcome's transaction, or on its own)."""
-    return AmazonCall.objects.create(
+    call = AmazonCall(
         trip_id=trip_pk,
         charge_id=charge_pk,
         operation=exchange.get("operation", "")[:30],
@@ -138,6 +149,8 @@ def call_record(
         elapsed_ms=int(exchange.get("elapsedMs") or 0),
         business_time=clock.now(),
     )
+    row_insert(call)
+    return call
 
 
 def record_from_result(message: OutboxMessage, result: dict, *, trip_pk, charge_pk) -> None:

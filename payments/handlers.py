@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 
 from core.alerts import alert_raise
 from core.clock import now as business_now
@@ -30,7 +31,6 @@ from trips.services.payment_status import REPORT_PAYMENT_STATUS
 from .amazon import amazon_call, call_record, record_from_result
 from .chain import chaining
 from .enums import ADJUST_STATES, CallOutcome, ChargeState
-from .models import Charge
 from .services.calls import ADJUST, CANCEL, CAPTURE, TRANSACTIONAL_DATA
 from .services.charges import charge_apply_adjust, charge_open
 from .services.feedback import report_record_outcome
@@ -60,11 +60,12 @@ def _ids(message: OutboxMessage) -> dict:
 
 def _stale(message: OutboxMessage, states) -> dict | None:
     """Skip a call the charge has moved past (never send an outdated adjust to Amazon)."""
-    current = (
-        Charge.objects.filter(pk=message.payload["charge_pk"])
-        .values_list("state", "adjust_seq")
-        .first()
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT state, adjust_seq FROM payments_charge WHERE id = %s",
+            [message.payload["charge_pk"]],
+        )
+        current = cursor.fetchone()
     if current is None or current[0] not in states:
         return {"outcome": "STALE", "state": current[0] if current else None}
     seq = message.payload.get("seq")
@@ -73,11 +74,7 @@ def _stale(message: OutboxMessage, states) -> dict | None:
     return None
 
 
-# --- start of the lifecycle --------------------------------------------------------------------
-def _start_send(message: OutboxMessage) -> dict:
-    return {}
-
-
+# --- start of the lifecycle (no call: opened in the claim's transaction) -----------------------
 def _start_success(message: OutboxMessage, result: dict) -> None:
     with chaining():
         charge_open(trip_pk=message.payload["trip_pk"])
@@ -223,7 +220,9 @@ def _txd_until(message: OutboxMessage) -> datetime | None:
 
 # --- Report Payment Status (contract §4) -------------------------------------------------------
 def _report_trip(message: OutboxMessage) -> int | None:
-    return (
+    if "trip_pk" in message.payload:
+        return message.payload["trip_pk"]
+    return (  # a report queued before its payload carried the trip
         StatusReportRow.objects.filter(pk=message.payload["report_id"])
         .values_list("trip_id", flat=True)
         .first()
@@ -282,7 +281,7 @@ def register_handlers() -> None:
     lease = settings.PAYMENTS_LEASE_SECONDS
     for handler in (
         OutboxHandler(
-            kind=START_CHARGE, send=_start_send, on_success=_start_success, queue=PAYMENTS_QUEUE
+            kind=START_CHARGE, send=None, on_success=_start_success, queue=PAYMENTS_QUEUE
         ),
         OutboxHandler(
             kind=ADJUST,

@@ -1,25 +1,84 @@
-"""Row locks for charges. Lock order across the product: trip → charge → refund → debt."""
+"""Row locks for charges. Lock order across the product: trip → charge → refund → debt.
 
-from trips.models import ShoppingTrip
+The two locks of every payments service are plain SQL with cached text (the ORM compiled the
+joined ``select_for_update`` anew on every call, its most expensive statement here); they
+return ordinary model instances.
+"""
+
+from functools import cache
+
+from django.db import connection
+
+from core.sql import _convert, _converters
+from trips.models import Shopper, ShoppingTrip, Store
 
 from .models import Charge
+
+_TRIP_PARTS = ((ShoppingTrip, "t"), (Store, "s"), (Shopper, "p"))
+
+
+def _fields(model) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields]
+
+
+@cache
+def _trip_sql() -> str:
+    columns = ", ".join(
+        f'{alias}."{field.column}"'
+        for model, alias in _TRIP_PARTS
+        for field in model._meta.concrete_fields
+    )
+    return (
+        f"SELECT {columns} FROM {ShoppingTrip._meta.db_table} t "  # noqa: S608 - model metadata
+        f"JOIN {Store._meta.db_table} s ON s.id = t.store_id "
+        f"LEFT JOIN {Shopper._meta.db_table} p ON p.id = t.shopper_id "
+        "WHERE t.id = %s FOR UPDATE OF t"
+    )
+
+
+@cache
+def _charge_sql() -> str:
+    columns = ", ".join(f'"{field.column}"' for field in Charge._meta.concrete_fields)
+    return f"SELECT {columns} FROM {Charge._meta.db_table} WHERE trip_id = %s FOR UPDATE"  # noqa: S608
+
+
+def _instance(model, row, start: int):
+    names = _fields(model)
+    values = _convert(row[start : start + len(names)], _converters(model, tuple(names)))
+    return model.from_db(connection.alias, names, values), start + len(names)
 
 
 def trip_and_charge_for_update(*, trip_pk: int) -> tuple[ShoppingTrip, Charge | None]:
     """Lock the trip, then its charge (if any), inside the caller's transaction.
 
-    Only the trip's own row is locked (``of=("self",)``): its store and shopper are read, not
-    locked, so trips of one store never queue behind each other.
+    Only the trip's own row is locked (``FOR UPDATE OF t``): its store and shopper are read, not
+    locked, so trips of one store never queue behind each other. The charge is marked as locked
+    in this transaction, so ``charge_transition`` need not lock it again.
     """
-    trip = (
-        ShoppingTrip.objects.select_for_update(of=("self",))
-        .select_related("store", "shopper")
-        .get(pk=trip_pk)
-    )
-    charge = Charge.objects.select_for_update().filter(trip_id=trip_pk).first()
-    if charge is not None:
-        charge.row_locked = True  # charge_transition need not lock it again
+    with connection.cursor() as cursor:
+        cursor.execute(_trip_sql(), [trip_pk])
+        row = cursor.fetchone()
+        if row is None:
+            raise ShoppingTrip.DoesNotExist(f"trip {trip_pk}")
+        trip, at = _instance(ShoppingTrip, row, 0)
+        store, at = _instance(Store, row, at)
+        ShoppingTrip.store.field.set_cached_value(trip, store)
+        if trip.shopper_id is not None:
+            shopper, _ = _instance(Shopper, row, at)
+            ShoppingTrip.shopper.field.set_cached_value(trip, shopper)
+        cursor.execute(_charge_sql(), [trip_pk])
+        row = cursor.fetchone()
+    charge = None
+    if row is not None:
+        charge, _ = _instance(Charge, row, 0)
+        charge.row_locked = lock_token()
     return trip, charge
+
+
+def lock_token() -> object | None:
+    """Identifies the current outermost transaction (its ``atomic`` block) on this connection."""
+    blocks = connection.atomic_blocks
+    return blocks[0] if connection.in_atomic_block and blocks else None
 
 
 def charge_trip_pk(*, charge_pk: int) -> int:

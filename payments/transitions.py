@@ -15,8 +15,10 @@ from django.db import connection
 from core.audit import audit_record
 from core.clock import now as business_now
 from core.errors import InvalidTransition
+from core.sql import row_update
 
 from .enums import ChargeState as S
+from .locks import lock_token
 from .models import Charge
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -72,9 +74,9 @@ def charge_transition(
     """Lock the charge, check the move against the table, save with ``update_fields``, audit.
 
     The caller holds the trip's lock (lock order trip → charge) in its transaction, normally via
-    ``trip_and_charge_for_update``, which marks the charge as locked; any other instance is
-    locked here and refused if stale (its state differs from the row's). The instance is
-    updated in place.
+    ``trip_and_charge_for_update``, which marks the charge as locked in this transaction; any
+    other instance is locked here and refused if stale (its state differs from the row's). The
+    instance is updated in place.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("charge_transition must run inside the caller's locked transaction")
@@ -82,11 +84,14 @@ def charge_transition(
     unknown = set(updates) - UPDATABLE_FIELDS
     if unknown:
         raise ValueError(f"fields not settable by a transition: {sorted(unknown)}")
-    locked_state = (
-        Charge.objects.select_for_update().values_list("state", flat=True).get(pk=charge.pk)
-    )
-    if locked_state != charge.state:
-        raise InvalidTransition("charge (stale instance)", charge.state, to_state)
+    token = getattr(charge, "row_locked", None)
+    if token is None or token is not lock_token():
+        locked_state = (
+            Charge.objects.select_for_update().values_list("state", flat=True).get(pk=charge.pk)
+        )
+        if locked_state != charge.state:
+            raise InvalidTransition("charge (stale instance)", charge.state, to_state)
+        charge.row_locked = lock_token()
     from_state = charge.state
     if not transition_allowed(from_state, to_state):
         raise InvalidTransition("charge", from_state, to_state)
@@ -94,7 +99,7 @@ def charge_transition(
     charge.state_changed_at = business_now()
     for field, value in updates.items():
         setattr(charge, field, value)
-    charge.save(update_fields=["state", "state_changed_at", "updated_at", *updates])
+    row_update(charge, ["state", "state_changed_at", *updates])  # updated_at: auto_now
     audit_record(
         entity="charge",
         entity_id=charge.audit_id,

@@ -14,7 +14,6 @@ from core.clock import now as business_now
 from core.outbox import outbox_enqueue
 from trips.models import ShoppingTrip
 
-from ..chain import chained_available_at, deliver_after_commit
 from ..models import Charge
 
 ADJUST = "payments.adjust"
@@ -37,16 +36,14 @@ def _base_payload(trip: ShoppingTrip, charge: Charge) -> dict:
 
 
 def _enqueue(trip, *, kind, key, payload, available_at=None):
-    message = outbox_enqueue(
+    return outbox_enqueue(
         kind=kind,
         key=key,
         payload=payload,
         store_ref=trip.store.store_id,
         trip_ref=trip.shopping_trip_id,
-        available_at=chained_available_at(available_at),
+        available_at=available_at,
     )
-    deliver_after_commit(message, available_at)
-    return message
 
 
 def enqueue_adjust(

@@ -19,6 +19,7 @@ from django.db import transaction
 from core.audit import audit_record
 from core.clock import now as business_now
 from core.money import quantum
+from core.sql import row_insert
 from trips.enums import DeclineStrategy, TripState
 
 from ..enums import ADJUST_STATES, AdjustPurpose, CallOutcome, ChargeState, DeclineSearchMode
@@ -60,7 +61,7 @@ def charge_open(*, trip_pk: int, actor: str = ACTOR) -> Charge | None:
             )
             return None
         now = business_now()
-        charge = Charge.objects.create(
+        charge = Charge(
             trip=trip,
             state=first_state,
             currency=trip.currency,
@@ -70,6 +71,7 @@ def charge_open(*, trip_pk: int, actor: str = ACTOR) -> Charge | None:
             opened_at=now,
             state_changed_at=now,
         )
+        row_insert(charge)
         audit_record(
             entity="charge",
             entity_id=charge.audit_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db import connection
+
 from core.alerts import alert_raise
 from core.models import AlertSeverity
 from trips.models import PaymentStatusReport
@@ -12,14 +14,17 @@ def report_record_outcome(*, report_id: int, outcome: str, detail: str = "") -> 
 
     Runs in the transaction that marks the outbox row done or dead.
     """
-    report = PaymentStatusReport.objects.select_for_update().filter(pk=report_id).first()
-    if report is None:
-        return
-    if report.outcome in ("Accepted", "Rejected"):
-        return
-    report.outcome = outcome[:12]
-    report.save(update_fields=["outcome"])
+    # One conditional UPDATE: it takes the row lock, and an answer already final stays.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE trips_paymentstatusreport SET outcome = %s "
+            "WHERE id = %s AND outcome NOT IN ('Accepted', 'Rejected') RETURNING id",
+            [outcome[:12], report_id],
+        )
+        if cursor.fetchone() is None:
+            return
     if outcome != "Accepted":
+        report = PaymentStatusReport.objects.get(pk=report_id)
         alert_raise(
             key=f"payment-status-{outcome.lower()}:{report.pk}",
             kind="payment_status_rejected" if outcome == "Rejected" else "payment_status_failed",

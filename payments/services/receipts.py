@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection
+from django.utils import timezone
 
 from core.clock import now as business_now
 
-from ..models import Charge
-
 
 def charge_record_transactional_data(*, charge_pk: int, data: dict) -> bool:
-    """Keep the receipt fields; nothing else of the EMV data is stored. Idempotent."""
-    with transaction.atomic(savepoint=False):  # inside on_success: no savepoint
-        charge = Charge.objects.select_for_update().filter(pk=charge_pk).first()
-        if charge is None or charge.transactional_data_at is not None:
-            return False
-        charge.card_brand = (data.get("brand") or "")[:40]
-        charge.card_tail = (data.get("tail") or "")[-4:]
-        charge.reconciliation_id = (data.get("reconciliationId") or "")[:255]
-        charge.transactional_data_at = business_now()
-        charge.save(
-            update_fields=[
-                "card_brand",
-                "card_tail",
-                "reconciliation_id",
-                "transactional_data_at",
-                "updated_at",
-            ]
+    """Keep the receipt fields; nothing else of the EMV data is stored. Idempotent: only the
+    first answer is kept (one conditional ``UPDATE``, which takes the charge's row lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE payments_charge SET card_brand = %s, card_tail = %s, reconciliation_id = %s, "
+            "transactional_data_at = %s, updated_at = %s "
+            "WHERE id = %s AND transactional_data_at IS NULL",
+            [
+                (data.get("brand") or "")[:40],
+                (data.get("tail") or "")[-4:],
+                (data.get("reconciliationId") or "")[:255],
+                business_now(),
+                timezone.now(),  # updated_at is wall time (auto_now)
+                charge_pk,
+            ],
         )
-        return True
+        return cursor.rowcount == 1

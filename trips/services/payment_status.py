@@ -8,10 +8,10 @@ handler that calls Amazon is registered by the payments app for ``REPORT_PAYMENT
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Max
 
 from core.clock import now as business_now
 from core.outbox import outbox_enqueue
+from core.sql import row_insert
 
 from ..models import PaymentStatusReport, ShoppingTrip
 
@@ -26,25 +26,31 @@ def payment_status_report(
         raise RuntimeError("payment_status_report must run in the state change's transaction")
     if settled < 0 or settled > total:
         raise ValueError("settled must be between 0 and total")
-    previous = PaymentStatusReport.objects.filter(trip=trip).aggregate(
-        sequence=Max("sequence"), time=Max("status_time_ms")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT MAX(sequence), MAX(status_time_ms) FROM trips_paymentstatusreport "
+            "WHERE trip_id = %s",
+            [trip.pk],
+        )
+        last_sequence, last_time = cursor.fetchone()
     now_ms = int(business_now().timestamp() * 1000)
-    status_time_ms = max(now_ms, (previous["time"] or 0) + 1)
-    report = PaymentStatusReport.objects.create(
+    status_time_ms = max(now_ms, (last_time or 0) + 1)
+    report = PaymentStatusReport(
         trip=trip,
-        sequence=(previous["sequence"] or 0) + 1,
+        sequence=(last_sequence or 0) + 1,
         total_amount=total,
         settled_amount=settled,
         currency=trip.currency,
         status_time_ms=status_time_ms,
         reason=reason,
     )
+    row_insert(report)
     outbox_enqueue(
         kind=REPORT_PAYMENT_STATUS,
         key=report.outbox_key,
         payload={
             "report_id": report.pk,
+            "trip_pk": trip.pk,
             "storeId": trip.store.store_id,
             "shoppingTripId": trip.shopping_trip_id,
             "total": str(total),
