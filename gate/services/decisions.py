@@ -17,7 +17,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError
 
 from core import clock
 from core.errors import FieldProblem, ValidationFailed
@@ -255,29 +255,19 @@ def _record(request, context, inputs, outcome: Outcome, body, **details):
         authorized=outcome.authorized,
     )
     decision = _decision_row(request, context, inputs, outcome, body, **details)
-    write_budget = _setting_ms("GATE_WRITE_BUDGET_MS", 400)
-
-    def write():
-        with statement_deadline(write_budget):
-            return decision_write(
-                decision=decision,
-                link=link,
-                stamp=store.stamp,
-                guarded=details["guarded"],
-                business_now=inputs.now,
-                synchronous_commit=getattr(settings, "GATE_SYNCHRONOUS_COMMIT", False),
-            )
-
-    for _retry in range(2):
-        try:
-            return with_reconnect(write)
-        except IntegrityError:
-            # A concurrent first sight of the same shopper: the next statement sees its row.
-            logger.info("gate: write raced a concurrent insert; retrying once")
-        except (BudgetExceeded, DatabaseError):
-            logger.exception("gate: decision not recorded", extra={"store_id": store.store_id})
-            return None
-    return None
+    try:
+        return decision_write(
+            decision=decision,
+            link=link,
+            stamp=store.stamp,
+            guarded=details["guarded"],
+            business_now=inputs.now,
+            synchronous_commit=getattr(settings, "GATE_SYNCHRONOUS_COMMIT", False),
+            budget_seconds=_setting_ms("GATE_WRITE_BUDGET_MS", 400),
+        )
+    except (BudgetExceeded, DatabaseError):
+        logger.exception("gate: decision not recorded", extra={"store_id": store.store_id})
+        return None
 
 
 def _decision_row(request, context, inputs, outcome, body, **details) -> dict:

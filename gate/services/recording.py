@@ -28,6 +28,7 @@ Columns come from the models, so fields the models add with a default are filled
 
 from __future__ import annotations
 
+import time
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,13 +42,17 @@ from core.models import AuditEntry
 from jwo_client import wire
 from trips.models import GateEvent, Shopper, ShoppingTrip
 
+from ..connection import with_reconnect
+from ..deadline import statement_deadline
 from ..models import GateDecision
 from ..policy_cache import STAMP_FROM, STAMP_SQL
+from .group_commit import GroupWriter, PendingWrite
 
 TRIP_CREATED_BY = "amazon:gate"
 STATEMENT_NAME = "jwo_gate_record_v1"
+BATCH_STATEMENT_NAME = "jwo_gate_record_batch_v1"
 _UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name
-_prepared_on: weakref.WeakSet = weakref.WeakSet()
+_prepared_on: dict[str, weakref.WeakSet] = {}
 
 
 @dataclass(frozen=True)
@@ -66,15 +71,21 @@ class _Table:
     fields: tuple[models.Field, ...]
     columns: tuple[_Column, ...]
 
-    def insert(self, expressions: dict[str, str], source: str = "") -> str:
+    def insert(self, expressions: dict[str, str], source: str = "", rows: str = "") -> str:
         """``INSERT … SELECT`` from this table's row of the argument; ``expressions`` replace
-        columns computed in SQL (foreign keys to rows inserted by the same statement)."""
+        columns computed in SQL (foreign keys to rows inserted by the same statement). ``rows``
+        names the relation whose ``a`` column holds one decision's argument (a batch); without
+        it the row comes from ``$1``."""
         table = self.model._meta.db_table
         names = ", ".join(field.column for field in self.fields)
         values = ", ".join(
             expressions.get(field.attname, f"r.{field.column}") for field in self.fields
         )
-        row = f"jsonb_populate_record(NULL::{table}, $1->'{self.key}') r"
+        if rows:
+            populate = f"jsonb_populate_record(NULL::{table}, a->'{self.key}')"
+            row = f"{rows} CROSS JOIN LATERAL {populate} r"
+        else:
+            row = f"jsonb_populate_record(NULL::{table}, $1->'{self.key}') r"
         return f"INSERT INTO {table} ({names}) SELECT {values} FROM {row}{source}"  # noqa: S608
 
     def row(self, values: dict, wall_now: datetime) -> dict:
@@ -165,6 +176,72 @@ SELECT (SELECT id FROM decision), (SELECT ok FROM guard),
 """  # noqa: S608
 
 
+@lru_cache(maxsize=1)
+def batch_statement_sql() -> str:
+    """The write of several decisions at once (group commit), with ``$1`` a JSON object whose
+    ``items`` are the arguments ``decision_write`` sends one at a time. Same inserts, same guards,
+    one row back per item, in order. The items of one batch have distinct event ids and distinct
+    trips (``gate.services.group_commit`` keeps the others for the next batch)."""
+    tables = _tables()
+    decision_table = GateDecision._meta.db_table
+    shopper_table = Shopper._meta.db_table
+    trip_table = ShoppingTrip._meta.db_table
+    keep_first = ", ".join(
+        f"{name} = COALESCE({trip_table}.{name}, EXCLUDED.{name})"
+        for name in ("shopper_id", "preauth_amount", "preauth_at", "preauth_deadline", "settle_by")
+    )
+    shopper_id = {
+        "shopper_id": "(SELECT shopper.id FROM shopper"
+        " WHERE shopper.identity_id = decided.a->'s'->>'identity_id')"
+    }
+    one_per_shopper = "(SELECT DISTINCT ON (a->'s'->>'identity_id') a FROM decided) d"
+    trip_of_decided = (
+        "decided JOIN trip ON trip.store_id = (decided.a->>'store_pk')::bigint"
+        " AND trip.shopping_trip_id = decided.a->'t'->>'shopping_trip_id'"
+    )
+    event_id = "a->'d'->>'gate_event_id'"
+    # Table and column names come from the models; every value comes from the JSON argument.
+    return f"""
+WITH input AS (
+  SELECT item.n, item.a FROM jsonb_array_elements($1->'items') WITH ORDINALITY AS item(a, n)
+), guard AS (
+  SELECT input.n, ({STAMP_SQL} = input.a->>'stamp' OR (input.a->>'unguarded')::boolean) AS ok
+  FROM input, {STAMP_FROM} WHERE s.id = (input.a->>'store_pk')::bigint
+), decision AS (
+  {tables["decision"].insert({}, " WHERE guard.ok", rows="input JOIN guard USING (n)")}
+  ON CONFLICT (gate_event_id) DO NOTHING RETURNING id, gate_event_id
+), decided AS (
+  SELECT input.n, input.a FROM input JOIN decision ON decision.gate_event_id = input.{event_id}
+), shopper_new AS (
+  {tables["shopper"].insert({}, rows=one_per_shopper)}
+  ON CONFLICT (identity_id) DO NOTHING RETURNING id, identity_id
+), shopper AS (
+  SELECT id, identity_id FROM shopper_new
+  UNION ALL
+  SELECT id, identity_id FROM {shopper_table}
+  WHERE identity_id IN (SELECT a->'s'->>'identity_id' FROM decided)
+), trip AS (
+  {tables["trip"].insert(shopper_id, rows="decided")}
+  ON CONFLICT (store_id, shopping_trip_id) DO UPDATE SET {keep_first},
+    updated_at = EXCLUDED.updated_at
+  RETURNING id, store_id, shopping_trip_id, shopper_id, (xmax = 0) AS inserted
+), audit AS (
+  {tables["audit"].insert({}, " WHERE trip.inserted", rows=trip_of_decided)}
+), gate_event AS (
+  {tables["gate_event"].insert({**shopper_id, "trip_id": "trip.id"}, rows=trip_of_decided)}
+  ON CONFLICT (gate_event_id) DO NOTHING
+), commit_mode AS (
+  SELECT set_config('synchronous_commit', $1->>'synchronous_commit', true) AS value
+)
+SELECT input.n, decision.id, guard.ok,
+  (SELECT response::text FROM {decision_table} old WHERE old.gate_event_id = input.{event_id}),
+  (SELECT value FROM commit_mode)
+FROM input LEFT JOIN guard USING (n)
+  LEFT JOIN decision ON decision.gate_event_id = input.{event_id}
+ORDER BY input.n
+"""  # noqa: S608
+
+
 @dataclass(frozen=True)
 class TripLink:
     """The trip and gate event rows to create with the decision (contract §0.9 deadlines)."""
@@ -249,22 +326,26 @@ def _argument(decision, link: TripLink, stamp, guarded, business_now, synchronou
     )
 
 
-def _execute(cursor, argument: str) -> tuple:
-    """EXECUTE the prepared write, preparing it first on a connection that has not seen it."""
+def _execute(cursor, argument: str, *, batch: bool = False) -> list[tuple]:
+    """EXECUTE the prepared write (one decision, or a batch), preparing it first on a connection
+    that has not seen it. Returns the statement's rows."""
+    name, sql = (STATEMENT_NAME, statement_sql)
+    if batch:
+        name, sql = (BATCH_STATEMENT_NAME, batch_statement_sql)
     raw = connection.connection
-    if raw not in _prepared_on:
-        cursor.execute(f"PREPARE {STATEMENT_NAME}(jsonb) AS {statement_sql()}")
-        _prepared_on.add(raw)
+    prepared = _prepared_on.setdefault(name, weakref.WeakSet())
+    if raw not in prepared:
+        cursor.execute(f"PREPARE {name}(jsonb) AS {sql()}")
+        prepared.add(raw)
     try:
-        cursor.execute(f"EXECUTE {STATEMENT_NAME}(%s)", [argument])
+        cursor.execute(f"EXECUTE {name}(%s)", [argument])
     except ProgrammingError as error:
         if getattr(error.__cause__, "sqlstate", None) != _UNDEFINED_STATEMENT:
             raise
-        _prepared_on.discard(raw)  # DISCARD ALL or a pooler dropped it: prepare again
-        cursor.execute(f"PREPARE {STATEMENT_NAME}(jsonb) AS {statement_sql()}")
-        _prepared_on.add(raw)
-        cursor.execute(f"EXECUTE {STATEMENT_NAME}(%s)", [argument])
-    return cursor.fetchone()
+        # DISCARD ALL or a pooler dropped it: prepare again
+        cursor.execute(f"PREPARE {name}(jsonb) AS {sql()}")
+        cursor.execute(f"EXECUTE {name}(%s)", [argument])
+    return cursor.fetchall()
 
 
 def decision_write(
@@ -275,11 +356,22 @@ def decision_write(
     guarded: bool,
     business_now: datetime,
     synchronous_commit: bool,
+    budget_seconds: float,
 ) -> WriteResult:
-    """Insert the decision and its trip link in one statement (see the module docstring)."""
+    """Insert the decision and its trip link, within ``budget_seconds``, and return once it is
+    committed. Concurrent decisions of this process are written together, in one statement and
+    one transaction (``gate.services.group_commit``); a decision alone is written by the
+    single-decision statement. Raises ``BudgetExceeded`` or ``DatabaseError`` when the write
+    fails: the caller answers anyway."""
     argument = _argument(decision, link, stamp, guarded, business_now, synchronous_commit)
-    with connection.cursor() as cursor:
-        decision_id, guard_ok, stored, _mode = _execute(cursor, argument.decode())
+    write = PendingWrite(
+        argument=argument.decode(),
+        event_id=link.gate_event_id,
+        trip_key=(link.store_pk, link.shopping_trip_id),
+        deadline=time.monotonic() + budget_seconds,
+        synchronous_commit=synchronous_commit,
+    )
+    decision_id, guard_ok, stored, _mode = group_writer.write(write)
     if decision_id is not None:
         return WriteResult(written=True, stale=False, stored_response=None)
     if stored is not None:
@@ -287,8 +379,35 @@ def decision_write(
     if not guard_ok:
         return WriteResult(written=False, stale=True, stored_response=None)
     # Lost a race with a concurrent insert of the same event id that our snapshot cannot see.
-    stored = stored_response_get(gate_event_id=link.gate_event_id)
+    with statement_deadline(max(write.deadline - time.monotonic(), 0.01)):
+        stored = stored_response_get(gate_event_id=link.gate_event_id)
     return WriteResult(written=False, stale=False, stored_response=stored)
+
+
+def write_batch(writes: list[PendingWrite]) -> list[tuple]:
+    """Execute the writes on this thread's connection: one statement for one decision, the batch
+    statement for several. One ``(decision id, guard ok, stored response, commit mode)`` per
+    write, in order."""
+    if len(writes) == 1:
+        rows = _execute_on_connection(writes[0].argument, batch=False, deadline=writes[0].deadline)
+        return [rows[0]]
+    mode = "on" if writes[0].synchronous_commit else "off"
+    argument = f'{{"synchronous_commit":"{mode}","items":[{",".join(w.argument for w in writes)}]}}'
+    deadline = min(write.deadline for write in writes)
+    rows = _execute_on_connection(argument, batch=True, deadline=deadline)
+    return [tuple(row[1:]) for row in rows]
+
+
+def _execute_on_connection(argument: str, *, batch: bool, deadline: float) -> list[tuple]:
+    def work():
+        budget = max(deadline - time.monotonic(), 0.001)
+        with statement_deadline(budget), connection.cursor() as cursor:
+            return _execute(cursor, argument, batch=batch)
+
+    return with_reconnect(work)
+
+
+group_writer = GroupWriter(write_batch)
 
 
 def stored_response_get(*, gate_event_id: str) -> str | None:
