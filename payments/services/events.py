@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 
 from core.alerts import alert_raise
 from core.clock import now as business_now
 from core.errors import FieldProblem, ValidationFailed
 from core.models import AlertSeverity, OutboxMessage, OutboxStatus
 from core.outbox import outbox_retry_now
+from core.sql import _convert, _converters, row_insert, row_update
 from debt.enums import DebtRootCause
 from jwo_client import wire
 from trips.enums import TERMINAL_STATES, TripState
-from trips.models import ShoppingTrip
 
 from ..enums import ChargeState, EventStatus
 from ..locks import trip_and_charge_for_update
@@ -99,27 +100,27 @@ def event_receive(*, raw: bytes) -> str:
             event_time = wire.parse_timestamp(detail["eventTime"])
         except ValueError:
             event_time = None
-    try:
-        with transaction.atomic():
-            event = AmazonEvent.objects.create(
-                event_id=detail["eventId"],
-                envelope_id=envelope["id"][:255],
-                detail_type=envelope["detail-type"][:40],
-                event_type=detail["eventType"][:60],
-                source=envelope["source"][:255],
-                store_ref=(detail.get("storeId") or "")[:255],
-                trip_ref=(detail.get("shoppingTripId") or "")[:255],
-                event_time=event_time,
-                is_test=detail["isTest"],
-                status=status,
-                note=note,
-                body=raw.decode("utf-8"),
-                received_at=business_now(),
-            )
-            if status == EventStatus.RECEIVED:
-                transaction.on_commit(lambda: event_kick(event.pk))
-    except IntegrityError:
+    event = AmazonEvent(
+        event_id=detail["eventId"],
+        envelope_id=envelope["id"][:255],
+        detail_type=envelope["detail-type"][:40],
+        event_type=detail["eventType"][:60],
+        source=envelope["source"][:255],
+        store_ref=(detail.get("storeId") or "")[:255],
+        trip_ref=(detail.get("shoppingTripId") or "")[:255],
+        event_time=event_time,
+        is_test=detail["isTest"],
+        status=status,
+        note=note,
+        body=raw.decode("utf-8"),
+        received_at=business_now(),
+    )
+    # One statement, committed on its own (no transaction to open): ON CONFLICT DO NOTHING on
+    # the unique eventId, so a redelivery writes nothing.
+    if not row_insert(event, on_conflict_nothing=True):
         return DUPLICATE
+    if status == EventStatus.RECEIVED:
+        transaction.on_commit(lambda: event_kick(event.pk))  # at once unless in a transaction
     if status == EventStatus.QUARANTINED:
         alert_raise(
             key=f"event-quarantined:{envelope['source'][:100]}",
@@ -162,22 +163,54 @@ def event_release(*, event_pk: int) -> bool:
     return bool(updated)
 
 
+@cache
+def _claim_sql() -> str:
+    """The event (locked, skipped if another worker holds it), its trip and its charge."""
+    columns = ", ".join(f'e."{field.column}"' for field in AmazonEvent._meta.concrete_fields)
+    charge = ", ".join(f"c.{name}" for name in _CHARGE_PEEK)
+    return (
+        f"SELECT {columns}, t.id, {charge} FROM payments_amazonevent e "  # noqa: S608 - metadata
+        "LEFT JOIN trips_store s ON s.store_id = e.store_ref "
+        "LEFT JOIN trips_shoppingtrip t ON t.store_id = s.id AND t.shopping_trip_id = e.trip_ref "
+        "LEFT JOIN payments_charge c ON c.trip_id = t.id "
+        "WHERE e.id = %s AND e.status = 'RECEIVED' FOR UPDATE OF e SKIP LOCKED"
+    )
+
+
+# What an informational event needs to know of the charge (read, not locked).
+_CHARGE_PEEK = ("id", "state", "adjust_seq", "requested_amount", "opened_at")
+
+
+def _claim(event_pk: int) -> tuple[AmazonEvent, int | None, Charge | None] | None:
+    names = [field.attname for field in AmazonEvent._meta.concrete_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), [event_pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = _convert(row[: len(names)], _converters(AmazonEvent, tuple(names)))
+    event = AmazonEvent.from_db(connection.alias, names, values)
+    trip_pk = row[len(names)]
+    peek = row[len(names) + 1 :]
+    charge = None
+    if peek[0] is not None:
+        charge = Charge.from_db(connection.alias, list(_CHARGE_PEEK), list(peek))
+    return event, trip_pk, charge
+
+
 def event_process(*, event_pk: int) -> str:
     """Apply one stored event. Safe to run twice and concurrently (the row is claimed)."""
     with transaction.atomic():
-        event = (
-            AmazonEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_pk, status=EventStatus.RECEIVED)
-            .first()
-        )
-        if event is None:
+        claimed = _claim(event_pk)
+        if claimed is None:
             return "busy-or-done"
+        event, trip_pk, charge = claimed
         event.attempts += 1
-        status, note = _apply(event, wire.loads(event.body)["detail"])
+        status, note = _apply(event, wire.loads(event.body)["detail"], trip_pk, charge)
         event.status = status
         event.note = note[:300]
         event.processed_at = business_now()
-        event.save(update_fields=["status", "note", "processed_at", "attempts", "trip"])
+        row_update(event, ["status", "note", "processed_at", "attempts", "trip"])
     if status == EventStatus.CONFLICT:
         alert_raise(
             key=f"event-conflict:{event.trip_ref}",
@@ -188,14 +221,9 @@ def event_process(*, event_pk: int) -> str:
     return status
 
 
-def _apply(event: AmazonEvent, detail: dict) -> tuple[str, str]:
-    trip_pk = (
-        ShoppingTrip.objects.filter(
-            store__store_id=event.store_ref, shopping_trip_id=event.trip_ref
-        )
-        .values_list("pk", flat=True)
-        .first()
-    )
+def _apply(
+    event: AmazonEvent, detail: dict, trip_pk: int | None, peeked: Charge | None
+) -> tuple[str, str]:
     if trip_pk is None:
         return EventStatus.IGNORED, "no such trip here"
     event.trip_id = trip_pk
@@ -203,7 +231,7 @@ def _apply(event: AmazonEvent, detail: dict) -> tuple[str, str]:
     if event.detail_type != "PAYMENT":
         return EventStatus.IGNORED, f"{event.detail_type} events are stored only"
     if kind in INFORMATIONAL:
-        return _informational(trip_pk, event, detail)
+        return _informational(peeked, event, detail)
     if kind not in ("CaptureApproved", "CaptureDeclined", "AuthorizationCancelled"):
         return EventStatus.IGNORED, f"{kind}: stored only"
     trip, charge = trip_and_charge_for_update(trip_pk=trip_pk)
@@ -276,14 +304,9 @@ def _expired_without_charge(trip) -> tuple[str, str]:
     return EventStatus.PROCESSED, "expired before settlement"
 
 
-def _informational(trip_pk: int, event: AmazonEvent, detail: dict) -> tuple[str, str]:
+def _informational(charge: Charge | None, event: AmazonEvent, detail: dict) -> tuple[str, str]:
     """Adjust outcomes are driven by our calls. A PENDING charge whose adjust Amazon has now
     decided (an outcome after the charge opened, for the pending amount) polls at once."""
-    charge = (
-        Charge.objects.filter(trip_id=trip_pk)
-        .only("pk", "state", "adjust_seq", "requested_amount", "opened_at")
-        .first()
-    )
     if (
         charge is not None
         and charge.state == ChargeState.ADJUST_PENDING

@@ -8,10 +8,10 @@ handler that calls Amazon is registered by the payments app for ``REPORT_PAYMENT
 from decimal import Decimal
 
 from django.db import connection
+from django.utils import timezone
 
 from core.clock import now as business_now
 from core.outbox import outbox_enqueue
-from core.sql import row_insert
 
 from ..models import PaymentStatusReport, ShoppingTrip
 
@@ -26,25 +26,27 @@ def payment_status_report(
         raise RuntimeError("payment_status_report must run in the state change's transaction")
     if settled < 0 or settled > total:
         raise ValueError("settled must be between 0 and total")
+    # Numbered after the trip's last report, and stamped after it, in one statement (the caller
+    # holds the trip's lock, so no other report of this trip is being written).
+    now_ms = int(business_now().timestamp() * 1000)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT MAX(sequence), MAX(status_time_ms) FROM trips_paymentstatusreport "
-            "WHERE trip_id = %s",
-            [trip.pk],
+            "INSERT INTO trips_paymentstatusreport (trip_id, sequence, total_amount, "
+            "settled_amount, currency, status_time_ms, reason, outcome, created_at) "
+            "SELECT %s, COALESCE(MAX(sequence), 0) + 1, %s, %s, %s, "
+            "GREATEST(%s, COALESCE(MAX(status_time_ms), 0) + 1), %s, '', %s "
+            "FROM trips_paymentstatusreport WHERE trip_id = %s "
+            "RETURNING id, sequence, status_time_ms, created_at",
+            [trip.pk, total, settled, trip.currency, now_ms, reason, timezone.now(), trip.pk],
         )
-        last_sequence, last_time = cursor.fetchone()
-    now_ms = int(business_now().timestamp() * 1000)
-    status_time_ms = max(now_ms, (last_time or 0) + 1)
-    report = PaymentStatusReport(
-        trip=trip,
-        sequence=(last_sequence or 0) + 1,
-        total_amount=total,
-        settled_amount=settled,
-        currency=trip.currency,
-        status_time_ms=status_time_ms,
-        reason=reason,
-    )
-    row_insert(report)
+        report_id, sequence, status_time_ms, created_at = cursor.fetchone()
+    report = PaymentStatusReport.from_db(
+        connection.alias,
+        ["id", "trip_id", "sequence", "total_amount", "settled_amount", "currency",
+         "status_time_ms", "reason", "outcome", "created_at"],
+        [report_id, trip.pk, sequence, total, settled, trip.currency, status_time_ms, reason,
+         "", created_at],
+    )  # fmt: skip
     outbox_enqueue(
         kind=REPORT_PAYMENT_STATUS,
         key=report.outbox_key,
