@@ -1,5 +1,6 @@
 """Write a gate decision in ONE SQL statement: the decision log, the shopper, the trip (with its
-audit entry), the trip's gate event, and asynchronous commit for that transaction.
+audit entry), the trip's gate event, and asynchronous commit for that transaction; under load,
+several concurrent decisions in one such statement.
 
 Why one statement: the gate's hot path is two round trips (the balance lookup and this write).
 PostgreSQL's data-modifying CTEs insert into several tables atomically; each later insert runs
@@ -22,6 +23,12 @@ nothing that was committed.
 The statement is also guarded: it writes only if the store's settings and active policy version
 still have the stamp the decision was made with (``gate.policy_cache``); otherwise it writes
 nothing and the caller decides again with the fresh policy.
+
+Why several decisions per statement under load (group commit, ``gate.services.group_commit``):
+alone, each decision also pays a statement, a transaction, a commit and the wake-ups of two
+processes, which cost as much as its inserts. Concurrent decisions of one process are written by
+``batch_statement_sql``: the same inserts over a JSON array, one result row per decision. A
+decision alone (the gate is quiet, or a test) uses the single-decision statement.
 
 Columns come from the models, so fields the models add with a default are filled in here too.
 """
@@ -371,7 +378,12 @@ def decision_write(
         deadline=time.monotonic() + budget_seconds,
         synchronous_commit=synchronous_commit,
     )
-    decision_id, guard_ok, stored, _mode = group_writer.write(write)
+    if connection.in_atomic_block:
+        # Inside the caller's transaction (never at the gate's front door): write alone, so no
+        # other request's decision joins a transaction this request may still roll back.
+        decision_id, guard_ok, stored, _mode = write_batch([write])[0]
+    else:
+        decision_id, guard_ok, stored, _mode = group_writer.write(write)
     if decision_id is not None:
         return WriteResult(written=True, stale=False, stored_response=None)
     if stored is not None:
