@@ -13,12 +13,13 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
+import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from core.alerts import alert_raise
 from core.clock import now as business_now
-from core.errors import FieldProblem, ValidationFailed
+from core.errors import ApplicationError, FieldProblem, ValidationFailed
 from core.models import AlertSeverity, OutboxMessage, OutboxStatus
 from core.outbox import outbox_retry_now
 from core.sql import _convert, _converters, row_insert, row_update
@@ -120,7 +121,10 @@ def event_receive(*, raw: bytes) -> str:
     if not row_insert(event, on_conflict_nothing=True):
         return DUPLICATE
     if status == EventStatus.RECEIVED:
-        transaction.on_commit(lambda: event_kick(event.pk))  # at once unless in a transaction
+        if event.event_type in INFORMATIONAL and event.detail_type == "PAYMENT":
+            transaction.on_commit(informational_kick)  # at once unless in a transaction
+        else:
+            transaction.on_commit(lambda: event_kick(event.pk))
     if status == EventStatus.QUARANTINED:
         alert_raise(
             key=f"event-quarantined:{envelope['source'][:100]}",
@@ -137,6 +141,66 @@ def event_kick(event_pk: int) -> None:
         process_event_task.apply_async((event_pk,))
     except Exception:  # noqa: BLE001 - the sweep processes it later; the event is stored
         logger.warning("event enqueue failed; the sweep will process it", extra={"id": event_pk})
+
+
+# Informational events (adjust outcomes: two per trip) are applied in batches: one queued drain
+# takes every such event stored before it starts, so a burst costs one task, not one each.
+DRAIN_FLAG_SECONDS = 5
+DRAIN_LIMIT = 2000
+
+
+def _drain_flag() -> tuple[Any, str]:
+    from ..amazon import endpoint_guard
+
+    guard = endpoint_guard()
+    return guard.redis, f"{guard.prefix}events:drain-queued"
+
+
+def informational_kick() -> None:
+    """Queue a drain of informational events unless one is queued and not started yet.
+
+    The flag is set here (``SET NX``, with an expiry in case the task is lost) and cleared by
+    the drain before it reads the waiting events, so an event stored after that read sets it
+    again and queues the next drain: no event waits for the sweep unless the broker is down.
+    """
+    from ..tasks import drain_informational_events_task
+
+    try:
+        client, key = _drain_flag()
+        if not client.set(key, "1", nx=True, ex=DRAIN_FLAG_SECONDS):
+            return  # a drain is queued and will take this event
+    except redis.RedisError:
+        logger.warning("drain flag unavailable; queueing a drain")
+    try:
+        drain_informational_events_task.apply_async()
+    except Exception:  # noqa: BLE001 - the sweep processes it later; the event is stored
+        logger.warning("event drain enqueue failed; the sweep will process the events")
+
+
+def informational_events_drain(*, limit: int = DRAIN_LIMIT) -> dict[str, int]:
+    """Apply every stored informational event waiting (in a worker). An event that fails is
+    left for the sweep (which gives it a task of its own) and does not stop the others.
+
+    One read after clearing the flag is enough: an event stored later finds the flag cleared
+    and queues the next drain.
+    """
+    try:
+        client, key = _drain_flag()
+        client.delete(key)
+    except redis.RedisError:
+        logger.warning("drain flag unavailable; draining anyway")
+    waiting = AmazonEvent.objects.filter(
+        status=EventStatus.RECEIVED, event_type__in=INFORMATIONAL
+    ).order_by("pk")
+    counts: dict[str, int] = {}
+    for event_pk in waiting.values_list("pk", flat=True)[:limit]:
+        try:
+            outcome = event_process(event_pk=event_pk)
+        except (DatabaseError, ApplicationError):
+            logger.exception("event not applied; the sweep retries it", extra={"id": event_pk})
+            outcome = "failed"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
 
 
 def events_sweep(*, older_than_seconds: float = 30, limit: int = 500) -> int:
