@@ -299,7 +299,7 @@ def run(args) -> dict:
 
         django.setup()
         import redis
-        from django.db import transaction
+        from django.db import connection, transaction
 
         from core.outbox import outbox_sweep
         from payments.models import AmazonCall, Charge
@@ -337,6 +337,10 @@ def run(args) -> dict:
                     preauth_at=datetime.now(UTC),
                 )  # fmt: skip
                 trips.append(trip)
+            # Planner statistics, as autovacuum keeps them in production (it is off on the
+            # bench machine: without them PostgreSQL picks poor plans as the tables grow).
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
             wait_ready(len(workers))
             meter = CpuMeter(
                 {
