@@ -1,4 +1,4 @@
-"""core.sql: the hot paths' lean SQL gives the same instances and rows as the ORM."""
+"""core.sql on the trips models: the lean SQL gives the same instances and rows as the ORM."""
 
 from datetime import timedelta
 from decimal import Decimal
