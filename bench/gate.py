@@ -12,7 +12,7 @@ Requests are signed before each phase (SigV4, as Amazon signs them) so the load 
 its time sending bytes, not signing. Prints p50/p99/p99.9/max latency and throughput per phase,
 and the gate's throughput as a share of the ping's.
 
-Usage: .venv/bin/python bench/gate.py [--workers 2] [--threads 8] [--seconds 10] [--rate 300]
+Usage: .venv/bin/python bench/gate.py [--workers 2] [--threads 16] [--seconds 10] [--rate 300]
        [--sync-commit] [--keep-db] [--json results.json]
 """
 
@@ -486,7 +486,7 @@ def main() -> None:
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--port", type=int, default=8741)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--bursts", type=int, default=30, help="rush: number of bursts of 100")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each timed phase")
@@ -510,6 +510,7 @@ def main() -> None:
 
     url = prepare_database(args)
     server = start_server(args, url)
+    print(f"load average before the run: {os.getloadavg()[0]:.1f} (the machine is shared)")
     results = []
     try:
         for path in (PING_PATH, GATE_PATH):
@@ -536,6 +537,7 @@ def main() -> None:
         stop_server(server)
         if not args.keep_db:
             drop_database(args)
+    print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     by_name = {result["phase"]: result for result in results}
     gate, ping = by_name["gate in-flight"], by_name["ping in-flight"]
     ratio = gate["throughput_rps"] / ping["throughput_rps"]
