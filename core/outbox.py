@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 from . import clock
@@ -218,16 +218,36 @@ def _claim(message_id: int, now: datetime) -> OutboxMessage | None:
 def outbox_deliver(*, message_id: int) -> str:
     """Deliver one message if it is due. Safe to run twice and concurrently."""
     now = clock.now()
-    with transaction.atomic():
-        message = _claim(message_id, now)
-        if message is not None:
-            handler = _handlers[message.kind]
-            if handler.local:  # nothing to call: the claim and the effect commit together
-                _succeed(message, handler, {}, now)
-                return "succeeded"
+    message = None
+    try:
+        with transaction.atomic():
+            message = _claim(message_id, now)
+            if message is not None:
+                handler = _handlers[message.kind]
+                if handler.local:  # nothing to call: the claim and the effect commit together
+                    _succeed(message, handler, {}, now)
+                    return "succeeded"
+    except Exception as error:
+        if message is not None and handler.local:
+            _count_local_failure(message, error, now)
+        raise
     if message is None:
         return _not_claimed(message_id, now)
     return _send_and_record(message, handler)
+
+
+def _count_local_failure(message: OutboxMessage, error: Exception, now: datetime) -> None:
+    """A local handler's effect failed and rolled its claim back: count the attempt, keep the
+    error, and let the sweep try again after a backoff."""
+    attempts = message.attempts  # as claimed (the claim itself was rolled back)
+    try:
+        OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.PENDING).update(
+            attempts=attempts,
+            next_attempt_at=now + timedelta(seconds=full_jitter_backoff(attempts)),
+            last_error=f"{type(error).__name__}: {error}"[:500],
+        )
+    except DatabaseError:
+        logger.warning("could not count a failed local delivery", extra={"message_id": message.pk})
 
 
 def _not_claimed(message_id: int, now: datetime) -> str:

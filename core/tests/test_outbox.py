@@ -256,3 +256,80 @@ def test_commit_enqueues_delivery_and_a_broker_outage_loses_nothing(settings, mo
     lost.refresh_from_db()
     assert lost.status == OutboxStatus.PENDING
     assert outbox_deliver_due() == {"succeeded": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chained_message_is_written_claimed_and_delivered_here_after_commit(monkeypatch):
+    """Inside outbox_chaining a message due now is committed in flight (one attempt, its lease)
+    with the change, delivered by this process after the commit, and never sent to the broker."""
+    from core import tasks
+    from core.outbox import outbox_chaining
+
+    kicked = []
+    monkeypatch.setattr(tasks.outbox_deliver_task, "apply_async", lambda *a, **k: kicked.append(a))
+    handler = Recorder("test.chain", lease_seconds=40)
+    seen_before_commit = []
+    with transaction.atomic(), outbox_chaining():
+        message = outbox_enqueue(kind="test.chain", key="chain-1", payload={"n": 1})
+        seen_before_commit.append(OutboxMessage.objects.get(pk=message.pk))
+    row = seen_before_commit[0]
+    assert (row.status, row.attempts) == (OutboxStatus.IN_FLIGHT, 1)
+    assert row.lease_expires_at == row.created_at + timedelta(seconds=40)
+    assert handler.sent == [{"n": 1}]
+    assert handler.in_transaction == [False]  # sent with no transaction open
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (OutboxStatus.SUCCEEDED, 1)
+    assert kicked == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chained_message_whose_process_died_is_reopened_after_its_lease():
+    """The process dies after the commit, before delivering: the lease runs out and the sweep
+    puts the message back in line; it is delivered once."""
+    from core.outbox import outbox_chaining
+
+    handler = Recorder("test.chain-crash", lease_seconds=30)
+    with clock.override(T0):
+        with transaction.atomic(), outbox_chaining():
+            message = outbox_enqueue(kind="test.chain-crash", key="chain-2", payload={"n": 2})
+            transaction.get_connection().run_on_commit.clear()  # dies before delivering
+        assert outbox_sweep()["reopened"] == 0
+        assert handler.sent == []
+        clock.advance_override(31)
+        assert outbox_sweep()["reopened"] == 1
+        assert outbox_deliver(message_id=message.pk) == "succeeded"
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (OutboxStatus.SUCCEEDED, 2)
+    assert handler.sent == [{"n": 2}]
+
+
+def test_a_local_handler_applies_its_effect_in_the_claim_transaction(pinned_clock):
+    """No call to make (send=None): one delivery claims the row and applies the effect."""
+    applied = []
+    outbox_handler_register(
+        OutboxHandler(
+            kind="test.local",
+            send=None,
+            on_success=lambda message, result: applied.append((message.pk, result)),
+        )
+    )
+    message = _enqueue("test.local")
+    assert outbox_deliver(message_id=message.pk) == "succeeded"
+    assert outbox_deliver(message_id=message.pk) == "succeeded"  # duplicate: no second effect
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (OutboxStatus.SUCCEEDED, 1)
+    assert applied == [(message.pk, {})]
+
+
+def test_a_local_handler_that_fails_is_counted_and_retried_later(pinned_clock):
+    def explode(message, result):
+        raise ValueError("no such trip")
+
+    outbox_handler_register(OutboxHandler(kind="test.local-fail", send=None, on_success=explode))
+    message = _enqueue("test.local-fail")
+    with pytest.raises(ValueError):
+        outbox_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 1)
+    assert message.next_attempt_at >= T0
+    assert message.last_error == "ValueError: no such trip"
