@@ -439,6 +439,26 @@ def cpu_ticks(server_pid: int, database_url: str, database: str) -> tuple[int, i
     return server, sum(_process_ticks(pid) for pid in backends)
 
 
+def _psql(url: str, query: str) -> list[str]:
+    output = subprocess.run(
+        ["psql", url, "-tAc", query], capture_output=True, text=True, check=False
+    ).stdout
+    return output.split()
+
+
+def last_decision_id(url: str) -> int:
+    return int((_psql(url, "SELECT coalesce(max(id), 0) FROM gate_gatedecision") or ["0"])[0])
+
+
+def decisions_per_write(url: str, after_id: int) -> float:
+    """Decisions logged since ``after_id`` per transaction that wrote them (group commit: the
+    rows of one batch share their ``xmin``)."""
+    columns = "count(*) || ' ' || count(DISTINCT xmin::text)"
+    query = f"SELECT {columns} FROM gate_gatedecision WHERE id > {int(after_id)}"  # noqa: S608
+    rows, writes = (int(value) for value in (_psql(url, query) or ["0", "0"]))
+    return rows / writes if writes else 0.0
+
+
 # --- driver -------------------------------------------------------------------------------------
 
 
@@ -457,6 +477,8 @@ def phase(port, path, kind, args, seed, server_pid, suffix: str = "") -> dict:
         count = int(args.rate * args.seconds)
     requests = build_requests(port, path, max(count, 1), seed)
     name = f"{label} {kind}{suffix}"
+    url = args.database_url.rsplit("/", 1)[0] + f"/{args.database}"
+    first_id = last_decision_id(url) if label == "gate" else 0
     before = cpu_ticks(server_pid, args.database_url, args.database)
     if kind == "rush":
         result = asyncio.run(rush(port, requests, args.concurrency, name))
@@ -469,11 +491,14 @@ def phase(port, path, kind, args, seed, server_pid, suffix: str = "") -> dict:
     count = max(1, summary["requests"])
     summary["server_cpu_ms"] = round((after[0] - before[0]) * 1000 / TICK / count, 3)
     summary["postgres_cpu_ms"] = round((after[1] - before[1]) * 1000 / TICK / count, 3)
+    if label == "gate":
+        summary["decisions_per_write"] = round(decisions_per_write(url, first_id), 2)
     print(
         f"{name:<18} {summary['requests']:>7} {summary['throughput_rps']:>9} "
         f"{summary['p50_ms']:>8} {summary['p99_ms']:>8} {summary['p999_ms']:>8} "
         f"{summary['max_ms']:>8} {summary['over_1s']:>6} {summary['server_cpu_ms']:>7} "
-        f"{summary['postgres_cpu_ms']:>6}  {summary['statuses']}",
+        f"{summary['postgres_cpu_ms']:>6}  {summary['statuses']}"
+        + (f"  {summary['decisions_per_write']} per write" if label == "gate" else ""),
         flush=True,
     )
     return summary
