@@ -251,3 +251,6 @@ GATE_SYNCHRONOUS_COMMIT = env_bool("JWO_GATE_SYNCHRONOUS_COMMIT", False)
 # Budgets beyond the store's own (Store.gate_budget_ms): writing the decision, raising its alert.
 GATE_WRITE_BUDGET_MS = env_int("JWO_GATE_WRITE_BUDGET_MS", 400, minimum=10)
 GATE_ALERT_BUDGET_MS = env_int("JWO_GATE_ALERT_BUDGET_MS", 200, minimum=10)
+# Most concurrent decisions of one process written in one statement and transaction (group
+# commit, gate/services/group_commit.py).
+GATE_GROUP_COMMIT_MAX = env_int("JWO_GATE_GROUP_COMMIT_MAX", 16, minimum=1)
