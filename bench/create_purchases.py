@@ -143,6 +143,15 @@ def seed(env: dict[str, str]) -> None:
     price_version_publish(version=draft, actor="system:bench")
 
 
+def _analyze(database_url: str) -> None:
+    """Fresh planner statistics: this machine's PostgreSQL runs without autovacuum, and the
+    bench database grows with every run."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute("ANALYZE")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -300,6 +309,7 @@ def main() -> None:
         check=True,
     )
     seed(env)
+    _analyze(args.database_url)
     port = free_port()
     server = start_server(env, port, args.workers)
     base = f"http://127.0.0.1:{port}"
