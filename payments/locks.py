@@ -75,10 +75,25 @@ def trip_and_charge_for_update(*, trip_pk: int) -> tuple[ShoppingTrip, Charge | 
     return trip, charge
 
 
-def lock_token() -> object | None:
-    """Identifies the current outermost transaction (its ``atomic`` block) on this connection."""
-    blocks = connection.atomic_blocks
-    return blocks[0] if connection.in_atomic_block and blocks else None
+def lock_token() -> tuple | None:
+    """Identifies where a row lock is held: this transaction (its outermost ``atomic`` block and
+    its list of commit hooks, which Django replaces when a transaction ends) and the savepoints
+    open when it was taken (a rolled-back savepoint releases the locks taken inside it)."""
+    if not connection.in_atomic_block or not connection.atomic_blocks:
+        return None
+    return (connection.atomic_blocks[0], connection.run_on_commit, tuple(connection.savepoint_ids))
+
+
+def lock_held(token: tuple | None) -> bool:
+    """True while the lock identified by ``token`` is certainly still held."""
+    if token is None or not connection.in_atomic_block or not connection.atomic_blocks:
+        return False
+    outer, hooks, savepoints = token
+    return (
+        outer is connection.atomic_blocks[0]
+        and hooks is connection.run_on_commit
+        and list(savepoints) == connection.savepoint_ids[: len(savepoints)]
+    )
 
 
 def charge_trip_pk(*, charge_pk: int) -> int:

@@ -18,7 +18,7 @@ from core.errors import InvalidTransition
 from core.sql import row_update
 
 from .enums import ChargeState as S
-from .locks import lock_token
+from .locks import lock_held, lock_token
 from .models import Charge
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -84,8 +84,7 @@ def charge_transition(
     unknown = set(updates) - UPDATABLE_FIELDS
     if unknown:
         raise ValueError(f"fields not settable by a transition: {sorted(unknown)}")
-    token = getattr(charge, "row_locked", None)
-    if token is None or token is not lock_token():
+    if not lock_held(getattr(charge, "row_locked", None)):
         locked_state = (
             Charge.objects.select_for_update().values_list("state", flat=True).get(pk=charge.pk)
         )

@@ -77,6 +77,24 @@ def test_a_stale_charge_instance_is_refused():
         charge_transition(charge=stale, to_state=S.ADJUST_PENDING, actor="test")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_charge_locked_in_an_earlier_transaction_is_locked_again_and_refused_if_stale():
+    """The lock taken by trip_and_charge_for_update spares charge_transition a second lock only
+    in the same transaction; an instance carried into a later one is locked and checked."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    charge = opened_charge()
+    with transaction.atomic():
+        _, locked = trip_and_charge_for_update(trip_pk=charge.trip_id)
+        with CaptureQueriesContext(connection) as queries:
+            charge_transition(charge=locked, to_state=S.ADJUST_PENDING, actor="test")
+        assert not any("FOR UPDATE" in query["sql"] for query in queries.captured_queries)
+    Charge.objects.filter(pk=charge.pk).update(state=S.SEARCHING)  # someone else moved it
+    with transaction.atomic(), pytest.raises(InvalidTransition):
+        charge_transition(charge=locked, to_state=S.CAPTURING, actor="test")
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("approved", "captured"),
