@@ -35,7 +35,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from . import clock
 from .alerts import alert_raise
 from .models import AlertSeverity, OutboxMessage, OutboxStatus
-from .sql import _columns, _convert, _converters, row_insert
+from .sql import instance_from_row, row_insert, select_list
 
 logger = logging.getLogger(__name__)
 
@@ -181,20 +181,17 @@ def outbox_kick(message_id: int, *, kind: str) -> None:
 
 
 @cache
-def _returning() -> tuple[list[str], str]:
-    names, quoted = _columns(OutboxMessage, None)
-    return names, quoted
+def _returning() -> str:
+    return select_list(OutboxMessage)
 
 
 def _message_from(row) -> OutboxMessage:
-    names, _ = _returning()
-    values = _convert(row, _converters(OutboxMessage, tuple(names)))
-    return OutboxMessage.from_db(connection.alias, names, values)
+    return instance_from_row(OutboxMessage, row)[0]
 
 
 def _update_returning(assignments: str, where: str, params: list) -> OutboxMessage | None:
     # Text from constants in this module only; every value is a parameter.
-    sql = f"UPDATE core_outboxmessage SET {assignments} WHERE {where} RETURNING {_returning()[1]}"  # noqa: S608
+    sql = f"UPDATE core_outboxmessage SET {assignments} WHERE {where} RETURNING {_returning()}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -82,6 +82,23 @@ def _convert(row, converters) -> list:
     return values
 
 
+def select_list(model: type[models.Model], alias: str | None = None) -> str:
+    """The quoted columns of every concrete field, in ``instance_from_row`` order; with
+    ``alias``, qualified (for joins: several models' columns in one row)."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(
+        prefix + connection.ops.quote_name(f.column) for f in model._meta.concrete_fields
+    )
+
+
+def instance_from_row(model: type[models.Model], row, start: int = 0) -> tuple[models.Model, int]:
+    """The instance whose ``select_list`` columns begin at ``row[start]``, and the index after
+    them (for a joined row holding several models)."""
+    names, _ = _columns(model, None)
+    values = _convert(row[start : start + len(names)], _converters(model, tuple(names)))
+    return model.from_db(connection.alias, names, values), start + len(names)
+
+
 def _insert_values(instance: models.Model, fields) -> list:
     return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
 

@@ -9,7 +9,7 @@ from functools import cache
 
 from django.db import connection
 
-from core.sql import _convert, _converters
+from core.sql import instance_from_row, select_list
 from trips.models import Shopper, ShoppingTrip, Store
 
 from .models import Charge
@@ -17,17 +17,9 @@ from .models import Charge
 _TRIP_PARTS = ((ShoppingTrip, "t"), (Store, "s"), (Shopper, "p"))
 
 
-def _fields(model) -> list[str]:
-    return [field.attname for field in model._meta.concrete_fields]
-
-
 @cache
 def _trip_sql() -> str:
-    columns = ", ".join(
-        f'{alias}."{field.column}"'
-        for model, alias in _TRIP_PARTS
-        for field in model._meta.concrete_fields
-    )
+    columns = ", ".join(select_list(model, alias) for model, alias in _TRIP_PARTS)
     return (
         f"SELECT {columns} FROM {ShoppingTrip._meta.db_table} t "  # noqa: S608 - model metadata
         f"JOIN {Store._meta.db_table} s ON s.id = t.store_id "
@@ -38,14 +30,8 @@ def _trip_sql() -> str:
 
 @cache
 def _charge_sql() -> str:
-    columns = ", ".join(f'"{field.column}"' for field in Charge._meta.concrete_fields)
-    return f"SELECT {columns} FROM {Charge._meta.db_table} WHERE trip_id = %s FOR UPDATE"  # noqa: S608
-
-
-def _instance(model, row, start: int):
-    names = _fields(model)
-    values = _convert(row[start : start + len(names)], _converters(model, tuple(names)))
-    return model.from_db(connection.alias, names, values), start + len(names)
+    table = Charge._meta.db_table
+    return f"SELECT {select_list(Charge)} FROM {table} WHERE trip_id = %s FOR UPDATE"  # noqa: S608
 
 
 def trip_and_charge_for_update(*, trip_pk: int) -> tuple[ShoppingTrip, Charge | None]:
@@ -60,17 +46,17 @@ def trip_and_charge_for_update(*, trip_pk: int) -> tuple[ShoppingTrip, Charge | 
         row = cursor.fetchone()
         if row is None:
             raise ShoppingTrip.DoesNotExist(f"trip {trip_pk}")
-        trip, at = _instance(ShoppingTrip, row, 0)
-        store, at = _instance(Store, row, at)
+        trip, at = instance_from_row(ShoppingTrip, row, 0)
+        store, at = instance_from_row(Store, row, at)
         ShoppingTrip.store.field.set_cached_value(trip, store)
         if trip.shopper_id is not None:
-            shopper, _ = _instance(Shopper, row, at)
+            shopper, _ = instance_from_row(Shopper, row, at)
             ShoppingTrip.shopper.field.set_cached_value(trip, shopper)
         cursor.execute(_charge_sql(), [trip_pk])
         row = cursor.fetchone()
     charge = None
     if row is not None:
-        charge, _ = _instance(Charge, row, 0)
+        charge, _ = instance_from_row(Charge, row, 0)
         charge.row_locked = lock_token()
     return trip, charge
 

@@ -22,7 +22,7 @@ from core.clock import now as business_now
 from core.errors import ApplicationError, FieldProblem, ValidationFailed
 from core.models import AlertSeverity, OutboxMessage, OutboxStatus
 from core.outbox import outbox_retry_now
-from core.sql import _convert, _converters, row_insert, row_update
+from core.sql import instance_from_row, row_insert, row_update, select_list
 from debt.enums import DebtRootCause
 from jwo_client import wire
 from trips.enums import TERMINAL_STATES, TripState
@@ -230,7 +230,7 @@ def event_release(*, event_pk: int) -> bool:
 @cache
 def _claim_sql() -> str:
     """The event (locked, skipped if another worker holds it), its trip and its charge."""
-    columns = ", ".join(f'e."{field.column}"' for field in AmazonEvent._meta.concrete_fields)
+    columns = select_list(AmazonEvent, "e")
     charge = ", ".join(f"c.{name}" for name in _CHARGE_PEEK)
     return (
         f"SELECT {columns}, t.id, {charge} FROM payments_amazonevent e "  # noqa: S608 - metadata
@@ -246,16 +246,14 @@ _CHARGE_PEEK = ("id", "state", "adjust_seq", "requested_amount", "opened_at")
 
 
 def _claim(event_pk: int) -> tuple[AmazonEvent, int | None, Charge | None] | None:
-    names = [field.attname for field in AmazonEvent._meta.concrete_fields]
     with connection.cursor() as cursor:
         cursor.execute(_claim_sql(), [event_pk])
         row = cursor.fetchone()
     if row is None:
         return None
-    values = _convert(row[: len(names)], _converters(AmazonEvent, tuple(names)))
-    event = AmazonEvent.from_db(connection.alias, names, values)
-    trip_pk = row[len(names)]
-    peek = row[len(names) + 1 :]
+    event, at = instance_from_row(AmazonEvent, row)
+    trip_pk = row[at]
+    peek = row[at + 1 :]
     charge = None
     if peek[0] is not None:
         charge = Charge.from_db(connection.alias, list(_CHARGE_PEEK), list(peek))
