@@ -37,15 +37,20 @@ def rows_get(
     params: list | tuple = (),
     fields: tuple[str, ...] | None = None,
     for_update: bool = False,
+    no_key: bool = False,
     limit: int | None = None,
 ) -> list[models.Model]:
-    """Instances of ``model`` matching ``where`` (SQL after WHERE, may end with ORDER BY)."""
+    """Instances of ``model`` matching ``where`` (SQL after WHERE, may end with ORDER BY).
+
+    ``for_update`` locks the rows; with ``no_key`` the lock is ``FOR NO KEY UPDATE`` (as
+    Django's ``select_for_update(no_key=True)``), which does not block other transactions'
+    foreign-key checks against the row."""
     names, quoted = _columns(model, fields)
     sql = f"SELECT {quoted} FROM {_table(model)} WHERE {where}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     if for_update:
-        sql += " FOR UPDATE"
+        sql += " FOR NO KEY UPDATE" if no_key else " FOR UPDATE"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -24,14 +24,14 @@ def _trip_sql() -> str:
         f"SELECT {columns} FROM {ShoppingTrip._meta.db_table} t "  # noqa: S608 - model metadata
         f"JOIN {Store._meta.db_table} s ON s.id = t.store_id "
         f"LEFT JOIN {Shopper._meta.db_table} p ON p.id = t.shopper_id "
-        "WHERE t.id = %s FOR UPDATE OF t"
+        "WHERE t.id = %s FOR NO KEY UPDATE OF t"
     )
 
 
 @cache
 def _charge_sql() -> str:
     table = Charge._meta.db_table
-    return f"SELECT {select_list(Charge)} FROM {table} WHERE trip_id = %s FOR UPDATE"  # noqa: S608
+    return f"SELECT {select_list(Charge)} FROM {table} WHERE trip_id = %s FOR NO KEY UPDATE"  # noqa: S608
 
 
 def trip_and_charge_for_update(*, trip_pk: int) -> tuple[ShoppingTrip, Charge | None]:

@@ -86,7 +86,9 @@ def charge_transition(
         raise ValueError(f"fields not settable by a transition: {sorted(unknown)}")
     if not lock_held(getattr(charge, "row_locked", None)):
         locked_state = (
-            Charge.objects.select_for_update().values_list("state", flat=True).get(pk=charge.pk)
+            Charge.objects.select_for_update(no_key=True)
+            .values_list("state", flat=True)
+            .get(pk=charge.pk)
         )
         if locked_state != charge.state:
             raise InvalidTransition("charge (stale instance)", charge.state, to_state)

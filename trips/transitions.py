@@ -58,7 +58,7 @@ def trip_transition(
 
 
 def _transition(trip_pk, to_state, actor, reason, context, updates) -> ShoppingTrip:
-    trip = row_get(ShoppingTrip, where="id = %s", params=[trip_pk], for_update=True)
+    trip = row_get(ShoppingTrip, where="id = %s", params=[trip_pk], for_update=True, no_key=True)
     if trip is None:
         raise ShoppingTrip.DoesNotExist(f"trip {trip_pk}")
     from_state = trip.state

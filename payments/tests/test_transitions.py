@@ -89,7 +89,8 @@ def test_a_charge_locked_in_an_earlier_transaction_is_locked_again_and_refused_i
         _, locked = trip_and_charge_for_update(trip_pk=charge.trip_id)
         with CaptureQueriesContext(connection) as queries:
             charge_transition(charge=locked, to_state=S.ADJUST_PENDING, actor="test")
-        assert not any("FOR UPDATE" in query["sql"] for query in queries.captured_queries)
+        assert not any(" UPDATE" in query["sql"] and query["sql"].startswith("SELECT")
+                       for query in queries.captured_queries)  # fmt: skip
     Charge.objects.filter(pk=charge.pk).update(state=S.SEARCHING)  # someone else moved it
     with transaction.atomic(), pytest.raises(InvalidTransition):
         charge_transition(charge=locked, to_state=S.CAPTURING, actor="test")
@@ -259,3 +260,67 @@ def test_the_charge_state_machine_keeps_its_invariants_whatever_happens():
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         )
         ChargeMachine.TestCase().runTest()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_foreign_key_check_against_a_locked_trip_does_not_deadlock_with_the_charge():
+    """Regression (bench, 2026-11-30): a worker recording transactional data held the charge
+    (its UPDATE) and, at commit, checked the foreign key of a row it inserted against the trip,
+    while event processing held the trip and waited for the charge. Trips and charges are locked
+    FOR NO KEY UPDATE, which does not block a foreign-key check, so both finish."""
+    import threading
+
+    from django.db import connection
+
+    from payments.services.receipts import charge_record_transactional_data
+    from trips.locks import trip_qs_for_update
+    from trips.models import TripAuthEvent
+
+    charge = opened_charge()
+    trip_held, charge_updated = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def event_processing():  # trip, then charge: the product's lock order
+        try:
+            with transaction.atomic():
+                trip_qs_for_update().get(pk=charge.trip_id)
+                trip_held.set()
+                charge_updated.wait(10)
+                locked = Charge.objects.get(pk=charge.pk)
+                charge_transition(charge=locked, to_state=ChargeState.SEARCHING, actor="test")
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def receipt_recording():  # a row pointing at the trip, then the charge's UPDATE, commit
+        try:
+            trip_held.wait(10)
+            with transaction.atomic():
+                TripAuthEvent.objects.create(
+                    trip_id=charge.trip_id,
+                    auth_event_id="ae-fk",
+                    occurred_at=clock.now(),
+                    payload_type="FINANCIAL",
+                )
+                charge_record_transactional_data(charge_pk=charge.pk, data={"tail": "4242"})
+                charge_updated.set()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            charge_updated.set()
+            connection.close()
+
+    threads = [
+        threading.Thread(target=event_processing),
+        threading.Thread(target=receipt_recording),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    charge.refresh_from_db()
+    assert charge.state == ChargeState.SEARCHING
+    assert charge.card_tail == "4242"

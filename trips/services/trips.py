@@ -120,7 +120,7 @@ def _fill_missing(trip, *, shopper, preauth_at, preauth_amount) -> ShoppingTrip:
     if not updates:
         return trip
     with transaction.atomic():
-        locked = ShoppingTrip.objects.select_for_update().get(pk=trip.pk)
+        locked = ShoppingTrip.objects.select_for_update(no_key=True).get(pk=trip.pk)
         current = {
             "shopper": locked.shopper_id,
             "preauth_at": locked.preauth_at,
