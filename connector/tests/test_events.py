@@ -345,3 +345,32 @@ def test_an_adjust_outcome_event_brings_a_pending_poll_forward(client, db):
 
     assert statuses == [EventStatus.IGNORED, EventStatus.PROCESSED]
     assert OutboxMessage.objects.get(pk=poll.pk).next_attempt_at == opened + timedelta(seconds=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_that_cannot_be_stored_is_503_with_retry_after_and_stored_once_redelivered(
+    client,
+):
+    """The answer comes only after the event is committed (§5): when the database refuses the
+    write, Amazon gets a 503 with Retry-After (it redelivers), never a 200 for a lost event."""
+    from django.db import connections
+
+    payload = envelope()
+    table = AmazonEvent._meta.db_table
+    with connections["default"].cursor() as cursor:  # a real failure: the table is not there
+        cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{table}_away"')
+    try:
+        refused = post(client, payload)
+    finally:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(f'ALTER TABLE "{table}_away" RENAME TO "{table}"')
+
+    assert refused.status_code == 503
+    assert refused["Retry-After"] == "5"
+    assert wire.loads(refused.content)["errorMsg"]
+    assert not AmazonEvent.objects.filter(event_id=payload["detail"]["eventId"]).exists()
+
+    redelivered = post(client, payload)
+    assert redelivered.status_code == 200
+    assert wire.loads(redelivered.content) == {"status": "ACCEPTED"}
+    assert AmazonEvent.objects.filter(event_id=payload["detail"]["eventId"]).count() == 1
