@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
+from core.models import AuditEntry
 from tests.factories import make_shopper, make_store
 from trips.enums import TripState
 from trips.models import Shopper, ShoppingTrip
@@ -68,3 +69,6 @@ def test_concurrent_first_sight_creates_one_trip_and_one_shopper():
     assert len(set(results)) == 1 and len(results) == 6
     assert ShoppingTrip.objects.filter(shopping_trip_id="racing-trip").count() == 1
     assert Shopper.objects.filter(identity_id="racing-shopper").count() == 1
+    trip = ShoppingTrip.objects.get(shopping_trip_id="racing-trip")
+    created = AuditEntry.objects.filter(entity="trip", entity_id=trip.audit_id, action="created")
+    assert created.count() == 1  # the losers' INSERT ... ON CONFLICT wrote no audit entry
