@@ -14,7 +14,10 @@ Every request still answers only after its own row is committed, and a write sti
 succeeds whole: the batch is one transaction. Writes of the same gate event id or of the same
 trip never share a batch (the later one waits for the next), so idempotency and the trip link
 behave as when each decision is written alone. A batch that hits a unique-key race with another
-process (a shopper's first sight) is written again one decision at a time, each retried once.
+process (a shopper's first sight), a deadlock with another process's batch (two groups entering,
+their trips locked in opposite orders) or its budget (one decision waiting on a trip another
+transaction holds) is written again one decision at a time, each with its own remaining budget
+and retried once: the batch was one transaction, so it wrote nothing.
 
 Deadlines: a queued write whose budget runs out before a writer takes it is dropped (its
 request answers without the row, as for any failed write); a batch runs under the earliest
@@ -30,13 +33,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, IntegrityError, OperationalError
 
 from ..deadline import BudgetExceeded
 
 logger = logging.getLogger("jwo.gate")
 
 DEFAULT_MAX_BATCH = 16
+# A failed batch is rolled back whole; these failures are retried one decision at a time:
+# deadlock, serialization failure, lock not available.
+RETRY_ALONE_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+# A decision retried alone needs at least this much of its budget left.
+MIN_ALONE_BUDGET_SECONDS = 0.01
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    return getattr(error.__cause__, "sqlstate", None)
 
 
 @dataclass(eq=False)
@@ -122,8 +134,26 @@ class GroupWriter:
                 # A race with another process on a unique key (a shopper seen for the first
                 # time): each decision again on its own, retried once, as without batching.
                 logger.info("gate: write raced a concurrent insert; retrying one by one")
-                for write in batch:
-                    self._write_alone(write, own=write is leader)
+                self._retry_alone(leader, batch)
+                return
+            except OperationalError as error:
+                if len(batch) < 2 or _sqlstate(error) not in RETRY_ALONE_SQLSTATES:
+                    raise
+                # Two processes' batches locked the same trips in opposite orders (a group
+                # entering): PostgreSQL rolled this one back whole. Each decision alone cannot
+                # close such a cycle.
+                logger.warning(
+                    "gate: group write rolled back (%s); retrying one by one", _sqlstate(error)
+                )
+                self._retry_alone(leader, batch)
+                return
+            except BudgetExceeded:
+                if len(batch) < 2:
+                    raise
+                # The batch ran under its earliest budget and one decision waited (a trip
+                # another transaction holds): the rest, with budget left, go on their own.
+                logger.warning("gate: group write over budget; retrying the others one by one")
+                self._retry_alone(leader, batch)
                 return
             for write, row in zip(batch, rows, strict=True):
                 write.row = row
@@ -138,13 +168,27 @@ class GroupWriter:
                 if write is not leader:
                     write.done.set()
 
+    def _retry_alone(self, leader: PendingWrite, batch: list[PendingWrite]) -> None:
+        """Write each decision of a failed batch on its own (the batch wrote nothing: it was one
+        transaction, rolled back whole); one whose budget is gone fails as if queued too long."""
+        for write in batch:
+            if write.deadline - time.monotonic() < MIN_ALONE_BUDGET_SECONDS:
+                error = BudgetExceeded("group write failed and no budget is left to retry")
+                write.error = error if write is leader else _copy(error)
+                continue
+            self._write_alone(write, own=write is leader)
+
     def _write_alone(self, write: PendingWrite, *, own: bool) -> None:
         for attempt in range(2):
             try:
                 write.row = self._execute([write])[0]
                 return
             except Exception as error:  # noqa: BLE001 - handed to the request that owns it
-                if isinstance(error, IntegrityError) and not attempt:
+                retryable = isinstance(error, IntegrityError) or (
+                    isinstance(error, OperationalError)
+                    and _sqlstate(error) in RETRY_ALONE_SQLSTATES
+                )
+                if retryable and not attempt:
                     continue  # the other insert is committed now: the next try sees it
                 write.error = error if own else _copy(error)
                 return

@@ -249,3 +249,112 @@ def test_a_group_entry_and_a_replay_in_the_same_rush(held_first_write):
     assert GateDecision.objects.count() == 6
     assert ShoppingTrip.objects.filter(store=store, shopping_trip_id=trip_id).count() == 1
     assert GateEvent.objects.filter(trip__shopping_trip_id=trip_id).count() == 2
+
+
+# --- a batch that fails whole is written again one decision at a time (review, 2026-11-30) -----
+class _Capture:
+    """Stands in for the process's group writer to collect real pending writes unwritten."""
+
+    def __init__(self):
+        self.pendings: list[PendingWrite] = []
+
+    def write(self, pending):
+        self.pendings.append(pending)
+        raise BudgetExceeded("captured by the test")
+
+
+def _pending_writes(monkeypatch, payloads) -> list[PendingWrite]:
+    capture = _Capture()
+    monkeypatch.setattr(recording, "group_writer", capture)
+    for payload in payloads:
+        assert amazon_post(Client(), PATH, payload).status_code == 200  # answered, unrecorded
+    monkeypatch.undo()
+    return capture.pendings
+
+
+def _event_id(payload) -> str:
+    return payload["shopperInteraction"]["gateAuthenticationEvent"]["id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_batches_deadlocking_on_group_trips_are_rewritten_one_by_one(monkeypatch):
+    """Two groups entering (two entries per trip) whose entries land in two processes' batches in
+    opposite trip orders: PostgreSQL rolls one batch back (deadlock detected); its decisions are
+    written again one at a time, so every decision and trip link is recorded."""
+    from django.db import transaction
+
+    store = make_store()
+    x0, y0 = gate_payload(store, shopper_id="x-0"), gate_payload(store, shopper_id="y-0")
+    for payload in (x0, y0):
+        assert amazon_post(Client(), PATH, payload).status_code == 200
+    x_trip, y_trip = (p["shopperInteraction"]["shoppingTripId"] for p in (x0, y0))
+    a1 = gate_payload(store, shopper_id="a-1")
+    a2 = gate_payload(store, shopper_id="a-2", trip_id=a1["shopperInteraction"]["shoppingTripId"])
+    b1 = gate_payload(store, shopper_id="b-1")
+    b2 = gate_payload(store, shopper_id="b-2", trip_id=b1["shopperInteraction"]["shoppingTripId"])
+    x1 = gate_payload(store, shopper_id="x-1", trip_id=x_trip)
+    y1 = gate_payload(store, shopper_id="y-1", trip_id=y_trip)
+    p_a1, p_x1, p_b1, p_b2, p_y1, p_a2 = _pending_writes(monkeypatch, [a1, x1, b1, b2, y1, a2])
+    for pending in (p_a1, p_x1, p_b1, p_b2, p_y1, p_a2):
+        pending.deadline = time.monotonic() + 30
+    batches = {"P1": [p_a1, p_x1, p_b1], "P2": [p_b2, p_y1, p_a2]}
+
+    def process(name):  # one writer per gunicorn process
+        try:
+            GroupWriter(recording.write_batch)._write_batch(batches[name][0], batches[name])
+        finally:
+            connection.close()
+
+    with transaction.atomic():  # X and Y held briefly, so each batch stops half-way
+        list(
+            ShoppingTrip.objects.select_for_update(no_key=True).filter(
+                shopping_trip_id__in=[x_trip, y_trip]
+            )
+        )
+        threads = [threading.Thread(target=process, args=(name,)) for name in batches]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)  # P1 holds A and waits for X; P2 holds B and waits for Y
+    for thread in threads:
+        thread.join(30)
+
+    writes = [*batches["P1"], *batches["P2"]]
+    assert [write.error for write in writes] == [None] * 6
+    assert all(write.row[0] is not None for write in writes)  # each a new decision id
+    assert GateDecision.objects.count() == 8
+    assert GateEvent.objects.filter(trip__shopping_trip_id__in=[x_trip, y_trip]).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_waiting_on_a_held_trip_does_not_cost_the_rest_of_its_batch(monkeypatch):
+    """A second entry for a trip another transaction holds waits for the lock; its batch runs
+    out of the earliest budget; the unrelated decision, with budget left, is written alone."""
+    from django.db import transaction
+
+    store = make_store()
+    x0 = gate_payload(store, shopper_id="held-x0")
+    assert amazon_post(Client(), PATH, x0).status_code == 200
+    x_trip = x0["shopperInteraction"]["shoppingTripId"]
+    x1 = gate_payload(store, shopper_id="held-x1", trip_id=x_trip)
+    z1 = gate_payload(store, shopper_id="held-z1")
+    p_x1, p_z1 = _pending_writes(monkeypatch, [x1, z1])
+
+    def gate_process():
+        now = time.monotonic()
+        p_x1.deadline = now + 0.3  # the older write: the batch runs under its budget
+        p_z1.deadline = now + 2.0
+        try:
+            GroupWriter(recording.write_batch)._write_batch(p_x1, [p_x1, p_z1])
+        finally:
+            connection.close()
+
+    with transaction.atomic():  # payments holding the trip while it records an outcome
+        list(ShoppingTrip.objects.select_for_update(no_key=True).filter(shopping_trip_id=x_trip))
+        thread = threading.Thread(target=gate_process)
+        thread.start()
+        thread.join(5)
+
+    assert isinstance(p_x1.error, BudgetExceeded)
+    assert p_z1.error is None and p_z1.row[0] is not None
+    assert GateDecision.objects.filter(gate_event_id=_event_id(z1)).exists()
+    assert not GateDecision.objects.filter(gate_event_id=_event_id(x1)).exists()
