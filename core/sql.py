@@ -13,9 +13,10 @@ names, always with parameters, never with values formatted into the text.
 
 from __future__ import annotations
 
+import weakref
 from functools import cache
 
-from django.db import connection, models
+from django.db import ProgrammingError, connection, models
 
 
 @cache
@@ -177,3 +178,44 @@ def row_update(instance: models.Model, fields: list[str]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, instance.pk])
         return cursor.rowcount
+
+
+# --- server-side prepared statements ----------------------------------------------------------
+_UNDEFINED_STATEMENT = "26000"  # the session lost it (DISCARD ALL, a new server session)
+_DUPLICATE_STATEMENT = "42P05"  # the session has it already (we did not know: a pooler)
+_prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    return getattr(error.__cause__, "sqlstate", None)
+
+
+def _prepare(cursor, name: str, types: str, sql: str) -> None:
+    try:
+        cursor.execute(f"PREPARE {name}({types}) AS {sql}")
+    except ProgrammingError as error:
+        if _sqlstate(error) != _DUPLICATE_STATEMENT:
+            raise
+
+
+def execute_prepared(cursor, *, name: str, types: str, sql: str, params: list) -> None:
+    """``EXECUTE`` the statement ``name`` (``sql`` with ``$1``… of ``types``), preparing it
+    first on a database session that has not seen it: no parsing or planning per call.
+
+    Autocommit only (a failed statement inside a transaction would abort the caller's). A session
+    that lost the statement (``DISCARD ALL``) gets it again; one that has it already is used as
+    it is. Behind a transaction-mode pooler ``PREPARE`` and ``EXECUTE`` may reach different
+    server sessions: connect directly or through a session-mode pooler (docs/gate.md).
+    """
+    names = _prepared.setdefault(connection.connection, set())
+    execute = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
+    if name not in names:
+        _prepare(cursor, name, types, sql)
+        names.add(name)
+    try:
+        cursor.execute(execute, params)
+    except ProgrammingError as error:
+        if _sqlstate(error) != _UNDEFINED_STATEMENT:
+            raise
+        _prepare(cursor, name, types, sql)
+        cursor.execute(execute, params)

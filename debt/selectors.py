@@ -1,11 +1,12 @@
 """Reads for debts. ``shopper_standing`` is the gate's single indexed lookup."""
 
-import weakref
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db import ProgrammingError, connection
+from django.db import connection
 from django.db.models import F, QuerySet, Sum
+
+from core.sql import execute_prepared
 
 from .enums import PAYABLE_STATES, DebtState, NoticeKind, WriteOffStatus
 from .models import Debt, DebtNotice, DebtPayment, ShopperStanding, WriteOffRequest
@@ -14,8 +15,6 @@ ZERO = Decimal("0")
 
 
 STANDING_STATEMENT = "debt_shopperstanding_get_v1"
-_UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name
-_standing_prepared_on: weakref.WeakSet = weakref.WeakSet()
 
 
 @lru_cache(maxsize=1)
@@ -45,18 +44,9 @@ def _standing_row(identity_id: str, currency: str):
         if not connection.get_autocommit() or connection.in_atomic_block:
             cursor.execute(sql.replace("$1", "%s").replace("$2", "%s"), params)
             return cursor.fetchone()
-        raw = connection.connection
-        if raw not in _standing_prepared_on:
-            cursor.execute(f"PREPARE {STANDING_STATEMENT}(text, text) AS {sql}")
-            _standing_prepared_on.add(raw)
-        try:
-            cursor.execute(f"EXECUTE {STANDING_STATEMENT}(%s, %s)", params)
-        except ProgrammingError as error:
-            if getattr(error.__cause__, "sqlstate", None) != _UNDEFINED_STATEMENT:
-                raise
-            # DISCARD ALL or a pooler dropped it: prepare again.
-            cursor.execute(f"PREPARE {STANDING_STATEMENT}(text, text) AS {sql}")
-            cursor.execute(f"EXECUTE {STANDING_STATEMENT}(%s, %s)", params)
+        execute_prepared(
+            cursor, name=STANDING_STATEMENT, types="text, text", sql=sql, params=params
+        )
         return cursor.fetchone()
 
 

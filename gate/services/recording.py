@@ -36,16 +36,16 @@ Columns come from the models, so fields the models add with a default are filled
 from __future__ import annotations
 
 import time
-import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db import ProgrammingError, connection, models
+from django.db import connection, models
 from django.utils import timezone
 
 from core.models import AuditEntry
+from core.sql import execute_prepared
 from jwo_client import wire
 from trips.models import GateEvent, Shopper, ShoppingTrip
 
@@ -58,8 +58,6 @@ from .group_commit import GroupWriter, PendingWrite
 TRIP_CREATED_BY = "amazon:gate"
 STATEMENT_NAME = "jwo_gate_record_v1"
 BATCH_STATEMENT_NAME = "jwo_gate_record_batch_v1"
-_UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name
-_prepared_on: dict[str, weakref.WeakSet] = {}
 
 
 @dataclass(frozen=True)
@@ -339,19 +337,7 @@ def _execute(cursor, argument: str, *, batch: bool = False) -> list[tuple]:
     name, sql = (STATEMENT_NAME, statement_sql)
     if batch:
         name, sql = (BATCH_STATEMENT_NAME, batch_statement_sql)
-    raw = connection.connection
-    prepared = _prepared_on.setdefault(name, weakref.WeakSet())
-    if raw not in prepared:
-        cursor.execute(f"PREPARE {name}(jsonb) AS {sql()}")
-        prepared.add(raw)
-    try:
-        cursor.execute(f"EXECUTE {name}(%s)", [argument])
-    except ProgrammingError as error:
-        if getattr(error.__cause__, "sqlstate", None) != _UNDEFINED_STATEMENT:
-            raise
-        # DISCARD ALL or a pooler dropped it: prepare again
-        cursor.execute(f"PREPARE {name}(jsonb) AS {sql()}")
-        cursor.execute(f"EXECUTE {name}(%s)", [argument])
+    execute_prepared(cursor, name=name, types="jsonb", sql=sql(), params=[argument])
     return cursor.fetchall()
 
 

@@ -51,3 +51,14 @@ def test_prepared_read_in_autocommit_matches_the_orm(standing):
 def test_read_inside_a_transaction_matches_the_orm(standing):
     with transaction.atomic():
         _check(standing)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_that_already_has_the_statement_is_used_as_it_is(standing):
+    """A pooler can hand a client a server session that has the statement while the client
+    believes it has not prepared it there (review, 2026-11-30): PREPARE's 42P05 is not an error."""
+    from core import sql
+
+    _check(standing)
+    sql._prepared[connection.connection].clear()  # what a pooler's session switch looks like
+    _check(standing)
