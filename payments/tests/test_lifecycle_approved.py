@@ -3,6 +3,7 @@ capture a partial approval."""
 
 from decimal import Decimal
 
+from core.models import AuditEntry
 from debt.models import Debt
 from payments.enums import CallOutcome, ChargeState, EventStatus
 from payments.models import AmazonCall, AmazonEvent
@@ -24,6 +25,10 @@ def test_approved_cart_is_captured_for_exactly_the_approved_amount_and_reported(
     assert charge.state == ChargeState.CAPTURED
     assert charge.capture_amount == Decimal("15.99")
     assert (charge.card_brand, charge.card_tail) == ("VISA", "1234")
+    receipt_audit = AuditEntry.objects.get(
+        entity="charge", entity_id=str(charge.pk), action="transactional_data"
+    )
+    assert "1234" not in str(receipt_audit.context)  # the card's fields stay on the charge
     remote = harness.sim_trip(trip)
     assert remote["state"] == "CAPTURED"
     assert Decimal(remote["capture"]["amount"]) == Decimal("15.99")
