@@ -374,3 +374,18 @@ def test_an_event_that_cannot_be_stored_is_503_with_retry_after_and_stored_once_
     assert redelivered.status_code == 200
     assert wire.loads(redelivered.content) == {"status": "ACCEPTED"}
     assert AmazonEvent.objects.filter(event_id=payload["detail"]["eventId"]).count() == 1
+
+
+def test_an_event_stored_while_the_broker_is_down_is_accepted_and_left_for_the_sweep(client, db):
+    """Storing is the promise (§5); the kick to a worker is best effort: a broker that refuses
+    connections costs no answer, and the stored event waits for the sweep."""
+    from payments.tests.test_kill import broker_unreachable
+
+    capture = envelope(capturing_trip())
+    informational = envelope(capturing_trip(), event_type="AuthorizationApproved")
+    with broker_unreachable():
+        answers = [post(client, capture), post(client, informational)]
+
+    assert [a.status_code for a in answers] == [200, 200]
+    assert [wire.loads(a.content) for a in answers] == [{"status": "ACCEPTED"}] * 2
+    assert AmazonEvent.objects.filter(status=EventStatus.RECEIVED).count() == 2

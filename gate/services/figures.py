@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Aggregate, Count, FloatField, Q
@@ -24,8 +25,12 @@ class Percentile(Aggregate):
     template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = FloatField()
 
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
+    def __init__(self, expression, fraction: str, **extra):
+        # Written into the SQL text: a decimal literal between 0 and 1, checked here.
+        value = Decimal(fraction)
+        if not 0 <= value <= 1:
+            raise ValueError(f"percentile fraction out of range: {fraction}")
+        super().__init__(expression, fraction=str(value), **extra)
 
 
 HIGH_RISK = Q(recommended_risks__overlap=sorted(HIGH_RISKS))
@@ -42,7 +47,7 @@ def _figures(queryset) -> dict:
         "fallbacks": Count("id", filter=Q(source=DecisionSource.FALLBACK)),
         "high_risk": Count("id", filter=HIGH_RISK),
         "unknown_values": Count("id", filter=~Q(unknown_values={})),
-        "p99_latency_ms": Percentile("latency_ms", 0.99),
+        "p99_latency_ms": Percentile("latency_ms", "0.99"),
     }
     for risk in ShopperRisk.values:
         aggregates[f"risk_{risk}"] = Count("id", filter=Q(recommended_risks__contains=[risk]))

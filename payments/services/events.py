@@ -16,6 +16,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from kombu.exceptions import OperationalError as BrokerError
 
 from core.alerts import alert_raise
 from core.clock import now as business_now
@@ -134,12 +135,16 @@ def event_receive(*, raw: bytes) -> str:
     return ACCEPTED
 
 
+# What a publish to the broker raises when it is unreachable (kombu wraps most of them).
+BROKER_ERRORS = (BrokerError, redis.RedisError, OSError)
+
+
 def event_kick(event_pk: int) -> None:
     from ..tasks import process_event_task
 
     try:
         process_event_task.apply_async((event_pk,))
-    except Exception:  # noqa: BLE001 - the sweep processes it later; the event is stored
+    except BROKER_ERRORS:  # the sweep processes it later; the event is stored
         logger.warning("event enqueue failed; the sweep will process it", extra={"id": event_pk})
 
 
@@ -173,7 +178,7 @@ def informational_kick() -> None:
         logger.warning("drain flag unavailable; queueing a drain")
     try:
         drain_informational_events_task.apply_async()
-    except Exception:  # noqa: BLE001 - the sweep processes it later; the event is stored
+    except BROKER_ERRORS:  # the sweep processes it later; the events are stored
         logger.warning("event drain enqueue failed; the sweep will process the events")
 
 
