@@ -24,7 +24,6 @@ import argparse
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_harness import ensure_database, free_port, percentile  # noqa: E402
 
 from jwo_client import wire  # noqa: E402
 from jwo_client.sigv4 import Credentials, sign_request  # noqa: E402
@@ -59,19 +60,6 @@ def server_env(database_url: str, broker_url: str) -> dict[str, str]:
         "JWO_INBOUND_KEYS": f"{KEY_ID}:{SECRET}",
         "JWO_CLOCK_SOURCE": "",
     }
-
-
-def ensure_database(database_url: str) -> None:
-    import psycopg
-
-    name = database_url.rsplit("/", 1)[1]
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def seed(env: dict[str, str]) -> None:
@@ -150,12 +138,6 @@ def _analyze(database_url: str) -> None:
 
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute("ANALYZE")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
@@ -282,11 +264,6 @@ def timed_post(client: httpx.Client, base: str, path: str, body: bytes, expect: 
     if response.status_code != expect:
         raise SystemExit(f"{path}: {response.status_code} {response.text[:300]}")
     return elapsed * 1000
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> None:

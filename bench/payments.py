@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_harness import ensure_database, free_port, percentile  # noqa: E402
+
 from jwo_client import wire  # noqa: E402
 from jwo_client.sigv4 import Credentials, sign_request  # noqa: E402
 from jwo_sim.testing import RunningSimulator  # noqa: E402
@@ -50,25 +51,6 @@ KEY = ("AKIDBENCHPAY", "bench-payments-secret-not-for-production")
 EVENT_KEY = "bench-event-key"
 STORE_ID = "BENCH-PAY-001"
 LOG_DIR = ROOT / "var" / "bench-payments"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def ensure_database(database_url: str) -> None:
-    import psycopg
-
-    name = database_url.rsplit("/", 1)[1]
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def product_env(args, sim_url: str) -> dict[str, str]:
@@ -239,11 +221,6 @@ def wait_ready(count: int, timeout: float = 120) -> None:
             return
         time.sleep(0.2)
     raise SystemExit("workers did not start")
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def simulator_capacity(sim, trip_ids: list[str], seconds: float, threads: int) -> float:
